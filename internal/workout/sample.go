@@ -7,13 +7,13 @@ type Fields uint8
 
 // Sample fields.
 const (
-	HasPosition Fields = 1 << iota // Lat, Lon
-	HasAltitude                    // Altitude
-	HasHeartRate                   // HeartRate
-	HasCadence                     // Cadence
-	HasDistance                    // Distance
-	HasSpeed                       // Speed
-	HasPower                       // Power
+	HasPosition  Fields = 1 << iota // Lat, Lon
+	HasAltitude                     // Altitude
+	HasHeartRate                    // HeartRate
+	HasCadence                      // Cadence
+	HasDistance                     // Distance
+	HasSpeed                        // Speed
+	HasPower                        // Power
 )
 
 // Sample is what the device knew at one instant. Only the fields named in Has
