@@ -80,9 +80,10 @@ func (w *Workout) FillDistanceFromGPS() bool {
 	return true
 }
 
+// pausedBetween reports whether a pause overlaps the span from a to b.
 func (w *Workout) pausedBetween(a, b time.Time) bool {
 	for _, p := range w.Pauses {
-		if p.Start.Before(b) && p.End.After(a) && !p.Start.Before(a) {
+		if p.Start.Before(b) && p.End.After(a) {
 			return true
 		}
 	}
