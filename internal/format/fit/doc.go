@@ -1,0 +1,10 @@
+// Package fit encodes workouts as FIT activity files for Strava and decodes
+// FIT activity files from bands, watches and apps into workouts.
+//
+// It is built on github.com/muktihari/fit. Encode follows what Strava reads
+// from a FIT file (../shared/reference/strava-api.md §6): the real device in
+// file_id and device_info, timer events at pauses so Strava keeps the band's
+// moving time, cadence in FIT's strides per minute for running and walking,
+// and laps, lengths and session totals. Tests check every file Encode writes
+// with Garmin's own FIT SDK (tools/fitcheck).
+package fit

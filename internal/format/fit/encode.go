@@ -1,0 +1,666 @@
+package fit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/muktihari/fit/encoder"
+	"github.com/muktihari/fit/profile/factory"
+	"github.com/muktihari/fit/profile/mesgdef"
+	"github.com/muktihari/fit/profile/typedef"
+	"github.com/muktihari/fit/profile/untyped/fieldnum"
+	"github.com/muktihari/fit/profile/untyped/mesgnum"
+	"github.com/muktihari/fit/proto"
+
+	"github.com/bandsync/bandsync/internal/workout"
+)
+
+// EncodeOptions tunes Encode.
+type EncodeOptions struct {
+	// LegacyZeppIdentity writes Zepp's own Strava-link identity ("Huami Amazfit Pace") instead of the real device.
+	LegacyZeppIdentity bool
+}
+
+// Encode writes wo to w as a FIT activity file that Strava reads as the band
+// recorded it:
+//
+//   - file_id and a creator device_info name the real maker and model (see
+//     EncodeOptions for Zepp's legacy identity);
+//   - one record per sample, holding only the fields the sample has;
+//   - timer stop_all/start events around every pause, so total_timer_time on
+//     laps, session and activity is the band's moving time;
+//   - the workout's laps, else one lap per kilometre, else one lap;
+//   - pool lengths, and a session and activity with the totals.
+//
+// Running and walking cadence is written in FIT's strides per minute (half
+// the workout's steps per minute) with fractional_cadence for the half step.
+// FIT timestamps are whole seconds: sub-second sample times are truncated.
+// Encode writes nothing to w when it fails.
+func Encode(w io.Writer, wo *workout.Workout, opt EncodeOptions) error {
+	if wo == nil {
+		return errors.New("fit: encode: no workout")
+	}
+	b, err := encodeBytes(wo, opt)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("fit: write: %w", err)
+	}
+	return nil
+}
+
+// encodeBytes builds the whole file in memory. The library's encoder then
+// needs a single pass: it patches the header through WriteAt instead of
+// encoding everything twice to learn the data size first.
+func encodeBytes(wo *workout.Workout, opt EncodeOptions) ([]byte, error) {
+	msgs, err := buildMessages(wo, opt)
+	if err != nil {
+		return nil, err
+	}
+	out := &memFile{b: make([]byte, 0, 64+len(msgs)*48)}
+	enc := encoder.New(out,
+		// 16 local message slots: records, events and laps interleave
+		// without rewriting their definitions every time.
+		encoder.WithHeaderOption(encoder.HeaderOptionNormal, 15),
+		encoder.WithWriteBufferSize(0), // memFile is memory already
+	)
+	f := proto.FIT{Messages: msgs}
+	if err := enc.Encode(&f); err != nil {
+		return nil, fmt.Errorf("fit: encode: %w", err)
+	}
+	return out.b, nil
+}
+
+// memFile is an in-memory io.Writer and io.WriterAt.
+type memFile struct{ b []byte }
+
+func (m *memFile) Write(p []byte) (int, error) { m.b = append(m.b, p...); return len(p), nil }
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m.b)) {
+		return 0, errors.New("fit: write outside the buffer")
+	}
+	return copy(m.b[off:], p), nil
+}
+
+// Record fields, looked up once. Records are most of a file, so they are
+// built as raw proto messages sharing one backing array instead of through
+// mesgdef.Record, whose ToMesg allocates room for 84 fields per record.
+var (
+	fTimestamp  = recordField(fieldnum.RecordTimestamp)
+	fLat        = recordField(fieldnum.RecordPositionLat)
+	fLon        = recordField(fieldnum.RecordPositionLong)
+	fAltitude   = recordField(fieldnum.RecordAltitude)
+	fEnhAlt     = recordField(fieldnum.RecordEnhancedAltitude)
+	fHeartRate  = recordField(fieldnum.RecordHeartRate)
+	fCadence    = recordField(fieldnum.RecordCadence)
+	fFracCad    = recordField(fieldnum.RecordFractionalCadence)
+	fDistance   = recordField(fieldnum.RecordDistance)
+	fSpeed      = recordField(fieldnum.RecordSpeed)
+	fEnhSpeed   = recordField(fieldnum.RecordEnhancedSpeed)
+	fPower      = recordField(fieldnum.RecordPower)
+	maxRecField = 12
+)
+
+func recordField(num byte) *proto.FieldBase {
+	return factory.CreateField(mesgnum.Record, num).FieldBase
+}
+
+// Ranks order messages that share a timestamp: the timer restarts before
+// the record of that second, and a lap closes after its last record and
+// after the timer stops.
+const (
+	rankStart = iota
+	rankRecord
+	rankLength
+	rankStop
+	rankLap
+)
+
+type timed struct {
+	t    uint32
+	rank int
+	msg  proto.Message
+}
+
+// buildMessages turns a workout into FIT messages in file order.
+func buildMessages(wo *workout.Workout, opt EncodeOptions) ([]proto.Message, error) {
+	if _, ok := fitTime(wo.Start); !ok {
+		return nil, fmt.Errorf("fit: encode: start time %v cannot be written as a FIT date", wo.Start)
+	}
+	elapsed := wo.Elapsed()
+	end := wo.Start.Add(elapsed)
+	endT, ok := fitTime(end)
+	if !ok {
+		return nil, fmt.Errorf("fit: encode: end time %v cannot be written as a FIT date", end)
+	}
+	onFoot := wo.Sport.OnFoot()
+	pauses := clipPauses(wo.Pauses, wo.Start, end)
+
+	var other []timed // everything between the first timer start and the last stop, sorted below
+
+	// Timer events: stop_all at each pause, start when it ends.
+	running := true
+	for _, p := range pauses {
+		t, _ := fitTime(p.Start)
+		other = append(other, timed{t, rankStop, timerEvent(p.Start, typedef.EventTypeStopAll)})
+		running = false
+		if p.End.Before(end) {
+			t, _ = fitTime(p.End)
+			other = append(other, timed{t, rankStart, timerEvent(p.End, typedef.EventTypeStart)})
+			running = true
+		}
+	}
+
+	lengthMsgs, lengthIdx := lengthMessages(wo)
+	other = append(other, lengthMsgs...)
+	laps := lapsFor(wo, elapsed)
+	for i, l := range laps {
+		m := lapMessage(wo, l, i, lengthIdx, i == len(laps)-1)
+		t, _ := fitTime(l.End())
+		other = append(other, timed{t, rankLap, m})
+	}
+	sort.SliceStable(other, func(i, j int) bool {
+		if other[i].t != other[j].t {
+			return other[i].t < other[j].t
+		}
+		return other[i].rank < other[j].rank
+	})
+
+	id := encodeDevice(wo.Device, opt.LegacyZeppIdentity)
+	msgs := make([]proto.Message, 0, 5+len(wo.Samples)+len(other))
+	msgs = append(msgs, fileIDMessage(wo.Start, id), deviceInfoMessage(wo.Start, id),
+		timerEvent(wo.Start, typedef.EventTypeStart))
+
+	// Records, merged with the sorted timed messages.
+	recs, err := recordMessages(wo.Samples, onFoot, fractionalNeeded(wo.Samples, onFoot))
+	if err != nil {
+		return nil, err
+	}
+	j := 0
+	for i := range recs {
+		t := recs[i].Fields[0].Value.Uint32()
+		for j < len(other) && (other[j].t < t || other[j].t == t && other[j].rank < rankRecord) {
+			msgs = append(msgs, other[j].msg)
+			j++
+		}
+		msgs = append(msgs, recs[i])
+	}
+	for ; j < len(other); j++ {
+		if other[j].rank == rankLap && other[j].t >= endT && running {
+			// The last lap closes after the timer stops at the end.
+			msgs = append(msgs, timerEvent(end, typedef.EventTypeStopAll))
+			running = false
+		}
+		msgs = append(msgs, other[j].msg)
+	}
+	if running {
+		msgs = append(msgs, timerEvent(end, typedef.EventTypeStopAll))
+	}
+
+	moving := wo.Moving()
+	msgs = append(msgs, sessionMessage(wo, elapsed, moving, len(laps), lengthIdx), activityMessage(wo, endT, moving))
+	return msgs, nil
+}
+
+// clipPauses returns the pauses that lie inside [start, end), clipped to it.
+func clipPauses(in []workout.Interval, start, end time.Time) []workout.Interval {
+	var out []workout.Interval
+	for _, p := range workout.MergeIntervals(append([]workout.Interval(nil), in...)) {
+		if p.Start.Before(start) {
+			p.Start = start
+		}
+		if p.End.After(end) {
+			p.End = end
+		}
+		if p.End.After(p.Start) && p.Start.Before(end) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// fractionalNeeded reports whether any cadence has a fraction once in FIT
+// units; only then is fractional_cadence written (always 0 otherwise).
+func fractionalNeeded(samples []workout.Sample, onFoot bool) bool {
+	for i := range samples {
+		s := &samples[i]
+		if s.Has&workout.HasCadence == 0 {
+			continue
+		}
+		c := s.Cadence
+		if onFoot {
+			c /= 2
+		}
+		if _, frac, ok := splitCadence(c); ok && frac != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// recordMessages builds one record per sample. All their fields share one
+// backing array.
+func recordMessages(samples []workout.Sample, onFoot, withFrac bool) ([]proto.Message, error) {
+	recs := make([]proto.Message, len(samples))
+	arena := make([]proto.Field, 0, len(samples)*maxRecField)
+	for i := range samples {
+		s := &samples[i]
+		t, ok := fitTime(s.Time)
+		if !ok {
+			return nil, fmt.Errorf("fit: encode: sample %d: time %v cannot be written as a FIT date", i, s.Time)
+		}
+		first := len(arena)
+		arena = append(arena, proto.Field{FieldBase: fTimestamp, Value: proto.Uint32(t)})
+		if s.Has&workout.HasPosition != 0 {
+			arena = append(arena,
+				proto.Field{FieldBase: fLat, Value: proto.Int32(semicircles(s.Lat))},
+				proto.Field{FieldBase: fLon, Value: proto.Int32(semicircles(s.Lon))})
+		}
+		if s.Has&workout.HasAltitude != 0 {
+			// Strava reads the legacy altitude; enhanced_altitude is what
+			// current devices write. Both when the legacy one fits.
+			if v, ok := scaled(s.Altitude, 5, 500, maxU16); ok {
+				arena = append(arena, proto.Field{FieldBase: fAltitude, Value: proto.Uint16(uint16(v))})
+			}
+			if v, ok := scaled(s.Altitude, 5, 500, maxU32); ok {
+				arena = append(arena, proto.Field{FieldBase: fEnhAlt, Value: proto.Uint32(v)})
+			}
+		}
+		if s.Has&workout.HasHeartRate != 0 && s.HeartRate != 0xFF {
+			arena = append(arena, proto.Field{FieldBase: fHeartRate, Value: proto.Uint8(s.HeartRate)})
+		}
+		if s.Has&workout.HasCadence != 0 {
+			c := s.Cadence
+			if onFoot {
+				c /= 2 // steps/min to strides/min
+			}
+			if whole, frac, ok := splitCadence(c); ok {
+				arena = append(arena, proto.Field{FieldBase: fCadence, Value: proto.Uint8(whole)})
+				if withFrac {
+					arena = append(arena, proto.Field{FieldBase: fFracCad, Value: proto.Uint8(frac)})
+				}
+			}
+		}
+		if s.Has&workout.HasDistance != 0 {
+			if v, ok := scaled(s.Distance, 100, 0, maxU32); ok {
+				arena = append(arena, proto.Field{FieldBase: fDistance, Value: proto.Uint32(v)})
+			}
+		}
+		if s.Has&workout.HasSpeed != 0 {
+			if v, ok := scaled(s.Speed, 1000, 0, maxU16); ok {
+				arena = append(arena, proto.Field{FieldBase: fSpeed, Value: proto.Uint16(uint16(v))})
+			}
+			if v, ok := scaled(s.Speed, 1000, 0, maxU32); ok {
+				arena = append(arena, proto.Field{FieldBase: fEnhSpeed, Value: proto.Uint32(v)})
+			}
+		}
+		if s.Has&workout.HasPower != 0 && s.Power != 0xFFFF {
+			arena = append(arena, proto.Field{FieldBase: fPower, Value: proto.Uint16(s.Power)})
+		}
+		recs[i] = proto.Message{Num: mesgnum.Record, Fields: arena[first:len(arena):len(arena)]}
+	}
+	return recs, nil
+}
+
+func timerEvent(t time.Time, typ typedef.EventType) proto.Message {
+	return mesgdef.NewEvent(nil).
+		SetTimestamp(t).
+		SetEvent(typedef.EventTimer).
+		SetEventType(typ).
+		SetData(uint32(typedef.TimerTriggerManual)). // data is timer_trigger for timer events
+		SetEventGroup(0).
+		ToMesg(nil)
+}
+
+func fileIDMessage(start time.Time, id identity) proto.Message {
+	m := mesgdef.NewFileId(nil).
+		SetType(typedef.FileActivity).
+		SetTimeCreated(start).
+		SetManufacturer(id.manufacturer)
+	if id.product != 0 {
+		m.SetProduct(id.product)
+	}
+	if id.serial != 0 {
+		m.SetSerialNumber(id.serial)
+	}
+	if id.productName != "" {
+		m.SetProductName(id.productName)
+	}
+	return m.ToMesg(nil)
+}
+
+func deviceInfoMessage(start time.Time, id identity) proto.Message {
+	m := mesgdef.NewDeviceInfo(nil).
+		SetTimestamp(start).
+		SetDeviceIndex(typedef.DeviceIndexCreator).
+		SetManufacturer(id.manufacturer)
+	if id.product != 0 {
+		m.SetProduct(id.product)
+	}
+	if id.serial != 0 {
+		m.SetSerialNumber(id.serial)
+	}
+	if id.productName != "" {
+		m.SetProductName(id.productName)
+	}
+	if id.software != 0xFFFF {
+		m.SetSoftwareVersion(id.software)
+	}
+	return m.ToMesg(nil)
+}
+
+// lapsFor returns the laps to write: the workout's own, else one per
+// kilometre, else one for the whole workout. Derived laps carry the average
+// and maximum heart rate of their samples.
+func lapsFor(wo *workout.Workout, elapsed time.Duration) []workout.Lap {
+	if len(wo.Laps) > 0 {
+		laps := append([]workout.Lap(nil), wo.Laps...)
+		for i := range laps {
+			if laps[i].Moving == 0 {
+				laps[i].Moving = workout.MovingTime(laps[i].Start, laps[i].Elapsed, wo.Pauses)
+			}
+		}
+		return laps
+	}
+	var laps []workout.Lap
+	if !wo.Sport.Swimming() {
+		for _, s := range wo.Splits(workout.Kilometre) {
+			laps = append(laps, workout.Lap{Start: s.Start, Elapsed: s.Elapsed, Moving: s.Moving,
+				Distance: s.Distance, Trigger: workout.LapDistance})
+		}
+	}
+	if len(laps) == 0 {
+		laps = []workout.Lap{{Start: wo.Start, Elapsed: elapsed, Moving: wo.Moving(),
+			Distance: wo.Distance(), Calories: wo.Summary.Calories}}
+	}
+	laps[len(laps)-1].Trigger = workout.LapSessionEnd
+	for i := range laps {
+		laps[i].AvgHR, laps[i].MaxHR = heartRateIn(wo.Samples, laps[i].Start, laps[i].End())
+	}
+	if len(laps) == 1 && wo.Summary.AvgHR > 0 {
+		laps[0].AvgHR, laps[0].MaxHR = wo.Summary.AvgHR, wo.Summary.MaxHR
+	}
+	return laps
+}
+
+// heartRateIn returns the average and maximum heart rate of the samples in
+// [from, to), or zeros when none has one.
+func heartRateIn(samples []workout.Sample, from, to time.Time) (avg, maxHR int) {
+	var sum, n int
+	for i := range samples {
+		s := &samples[i]
+		if s.Has&workout.HasHeartRate == 0 || s.Time.Before(from) || !s.Time.Before(to) {
+			continue
+		}
+		sum += int(s.HeartRate)
+		n++
+		maxHR = max(maxHR, int(s.HeartRate))
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return (sum + n/2) / n, maxHR
+}
+
+var lapTriggers = map[workout.LapTrigger]typedef.LapTrigger{
+	workout.LapManual:     typedef.LapTriggerManual,
+	workout.LapDistance:   typedef.LapTriggerDistance,
+	workout.LapTime:       typedef.LapTriggerTime,
+	workout.LapSessionEnd: typedef.LapTriggerSessionEnd,
+}
+
+func lapMessage(wo *workout.Workout, l workout.Lap, index int, lengthIdx []lengthRef, last bool) proto.Message {
+	m := mesgdef.NewLap(nil).
+		SetMessageIndex(typedef.MessageIndex(index)).
+		SetTimestamp(l.End()).
+		SetStartTime(l.Start).
+		SetEvent(typedef.EventLap).
+		SetEventType(typedef.EventTypeStop)
+	if tr, ok := lapTriggers[l.Trigger]; ok {
+		m.SetLapTrigger(tr)
+	}
+	if v, ok := millis(l.Elapsed); ok {
+		m.SetTotalElapsedTime(v)
+	}
+	if v, ok := millis(l.Moving); ok {
+		m.SetTotalTimerTime(v)
+	}
+	if v, ok := scaled(l.Distance, 100, 0, maxU32); ok && l.Distance > 0 {
+		m.SetTotalDistance(v)
+	}
+	if v, ok := scaled(l.Calories, 1, 0, maxU16); ok && l.Calories > 0 {
+		m.SetTotalCalories(uint16(v))
+	}
+	if l.AvgHR > 0 && l.AvgHR <= maxU8 {
+		m.SetAvgHeartRate(uint8(l.AvgHR))
+	}
+	if l.MaxHR > 0 && l.MaxHR <= maxU8 {
+		m.SetMaxHeartRate(uint8(l.MaxHR))
+	}
+	m.SetSport(sportOf(wo))
+	if len(lengthIdx) > 0 {
+		first, n, active := -1, 0, 0
+		for i, ref := range lengthIdx {
+			// A length belongs to the lap it starts in; the last lap takes
+			// any stragglers.
+			if ref.start.Before(l.Start) && index > 0 || !last && !ref.start.Before(l.End()) {
+				continue
+			}
+			if first < 0 {
+				first = i
+			}
+			n++
+			if !ref.idle {
+				active++
+			}
+		}
+		if first >= 0 {
+			m.SetFirstLengthIndex(uint16(first)).SetNumLengths(uint16(n)).SetNumActiveLengths(uint16(active))
+		}
+	}
+	return m.ToMesg(nil)
+}
+
+func sportOf(wo *workout.Workout) typedef.Sport {
+	s, _ := wo.Sport.FIT()
+	return typedef.Sport(s)
+}
+
+// lengthRef is what a lap needs to know about a length.
+type lengthRef struct {
+	start time.Time
+	idle  bool
+}
+
+func lengthMessages(wo *workout.Workout) ([]timed, []lengthRef) {
+	if len(wo.Lengths) == 0 {
+		return nil, nil
+	}
+	out := make([]timed, 0, len(wo.Lengths))
+	refs := make([]lengthRef, 0, len(wo.Lengths))
+	for i, l := range wo.Lengths {
+		m := mesgdef.NewLength(nil).
+			SetMessageIndex(typedef.MessageIndex(i)).
+			SetTimestamp(l.Start.Add(l.Elapsed)).
+			SetStartTime(l.Start).
+			SetEvent(typedef.EventLength).
+			SetEventType(typedef.EventTypeStop)
+		if v, ok := millis(l.Elapsed); ok {
+			m.SetTotalElapsedTime(v).SetTotalTimerTime(v)
+		}
+		if l.Idle {
+			m.SetLengthType(typedef.LengthTypeIdle)
+		} else {
+			m.SetLengthType(typedef.LengthTypeActive)
+		}
+		if l.Strokes > 0 && l.Strokes <= maxU16 {
+			m.SetTotalStrokes(uint16(l.Strokes))
+			if mins := l.Elapsed.Minutes(); mins > 0 {
+				if v, ok := scaled(float64(l.Strokes)/mins, 1, 0, maxU8); ok {
+					m.SetAvgSwimmingCadence(uint8(v))
+				}
+			}
+		}
+		if l.Stroke != workout.StrokeUnknown && !l.Idle {
+			m.SetSwimStroke(typedef.SwimStroke(l.Stroke))
+		}
+		t, _ := fitTime(l.Start.Add(l.Elapsed))
+		out = append(out, timed{t, rankLength, m.ToMesg(nil)})
+		refs = append(refs, lengthRef{l.Start, l.Idle})
+	}
+	return out, refs
+}
+
+func sessionMessage(wo *workout.Workout, elapsed, moving time.Duration, numLaps int, lengths []lengthRef) proto.Message {
+	sum := &wo.Summary
+	sport, sub := wo.Sport.FIT()
+	m := mesgdef.NewSession(nil).
+		SetMessageIndex(0).
+		SetTimestamp(wo.Start.Add(elapsed)).
+		SetStartTime(wo.Start).
+		SetEvent(typedef.EventSession).
+		SetEventType(typedef.EventTypeStop).
+		SetTrigger(typedef.SessionTriggerActivityEnd).
+		SetSport(typedef.Sport(sport)).
+		SetSubSport(typedef.SubSport(sub)).
+		SetFirstLapIndex(0).
+		SetNumLaps(uint16(min(numLaps, maxU16)))
+	if v, ok := millis(elapsed); ok {
+		m.SetTotalElapsedTime(v)
+	}
+	if v, ok := millis(moving); ok {
+		m.SetTotalTimerTime(v)
+	}
+	dist := wo.Distance()
+	if v, ok := scaled(dist, 100, 0, maxU32); ok && dist > 0 {
+		m.SetTotalDistance(v)
+		if secs := moving.Seconds(); secs > 0 {
+			if v, ok := scaled(dist/secs, 1000, 0, maxU32); ok {
+				m.SetEnhancedAvgSpeed(v)
+			}
+			if v, ok := scaled(dist/secs, 1000, 0, maxU16); ok {
+				m.SetAvgSpeed(uint16(v))
+			}
+		}
+	}
+	if sum.MaxSpeed > 0 {
+		if v, ok := scaled(sum.MaxSpeed, 1000, 0, maxU32); ok {
+			m.SetEnhancedMaxSpeed(v)
+		}
+		if v, ok := scaled(sum.MaxSpeed, 1000, 0, maxU16); ok {
+			m.SetMaxSpeed(uint16(v))
+		}
+	}
+	if v, ok := scaled(sum.Calories, 1, 0, maxU16); ok && sum.Calories > 0 {
+		m.SetTotalCalories(uint16(v))
+	}
+	if whole, frac, ok := splitMetres(sum.Ascent); ok {
+		m.SetTotalAscent(whole)
+		if frac != 0 {
+			m.SetTotalFractionalAscent(frac)
+		}
+	}
+	if whole, frac, ok := splitMetres(sum.Descent); ok {
+		m.SetTotalDescent(whole)
+		if frac != 0 {
+			m.SetTotalFractionalDescent(frac)
+		}
+	}
+	if sum.AvgHR > 0 && sum.AvgHR <= maxU8 {
+		m.SetAvgHeartRate(uint8(sum.AvgHR))
+	}
+	if sum.MaxHR > 0 && sum.MaxHR <= maxU8 {
+		m.SetMaxHeartRate(uint8(sum.MaxHR))
+	}
+	onFoot := wo.Sport.OnFoot()
+	fitCad := func(c float64) float64 {
+		if onFoot {
+			return c / 2
+		}
+		return c
+	}
+	if sum.AvgCadence > 0 {
+		if whole, frac, ok := splitCadence(fitCad(sum.AvgCadence)); ok {
+			m.SetAvgCadence(whole).SetAvgFractionalCadence(frac)
+		}
+	}
+	if sum.MaxCadence > 0 {
+		if whole, frac, ok := splitCadence(fitCad(sum.MaxCadence)); ok {
+			m.SetMaxCadence(whole).SetMaxFractionalCadence(frac)
+		}
+	}
+	switch {
+	case onFoot && sum.Steps > 0:
+		// total_cycles is total_strides for running and walking: a stride
+		// is two steps, matching cadence in strides per minute.
+		m.SetTotalCycles(uint32(sum.Steps / 2))
+		if sum.Steps%2 == 1 {
+			m.SetTotalFractionalCycles(64) // half a stride, 1/128 units
+		}
+	case wo.Sport.Swimming() && sum.Strokes > 0:
+		m.SetTotalCycles(uint32(sum.Strokes)) // total_strokes
+	}
+	if sum.TrainingEffect > 0 {
+		if v, ok := scaled(sum.TrainingEffect, 10, 0, maxU8); ok {
+			m.SetTotalTrainingEffect(uint8(v))
+		}
+	}
+	if wo.Sport.Swimming() {
+		if v, ok := scaled(sum.PoolLength, 100, 0, maxU16); ok && sum.PoolLength > 0 {
+			m.SetPoolLength(uint16(v)).SetPoolLengthUnit(typedef.DisplayMeasureMetric)
+		}
+		if sum.Stroke != workout.StrokeUnknown {
+			m.SetSwimStroke(typedef.SwimStroke(sum.Stroke))
+		}
+	}
+	if len(lengths) > 0 {
+		active := 0
+		for _, l := range lengths {
+			if !l.idle {
+				active++
+			}
+		}
+		m.SetNumLengths(uint16(min(len(lengths), maxU16))).SetNumActiveLengths(uint16(min(active, maxU16)))
+	}
+	return m.ToMesg(nil)
+}
+
+// splitMetres splits a non-negative height into whole metres and hundredths
+// (total_ascent and total_fractional_ascent).
+func splitMetres(m float64) (whole uint16, frac uint8, ok bool) {
+	v, ok := scaled(m, 100, 0, maxU16*100+99)
+	if !ok || v == 0 {
+		return 0, 0, false
+	}
+	return uint16(v / 100), uint8(v % 100), true
+}
+
+func activityMessage(wo *workout.Workout, endT uint32, moving time.Duration) proto.Message {
+	end, _ := timeOf(endT)
+	m := mesgdef.NewActivity(nil).
+		SetTimestamp(end).
+		SetNumSessions(1).
+		SetType(typedef.ActivityManual).
+		SetEvent(typedef.EventActivity).
+		SetEventType(typedef.EventTypeStop)
+	if v, ok := millis(moving); ok {
+		m.SetTotalTimerTime(v)
+	}
+	if wo.Zone.Known {
+		// local_timestamp is the end in local wall-clock time, counted on
+		// FIT's epoch as if it were UTC; its difference from timestamp is
+		// the zone offset.
+		off := int64(math.Round(wo.Zone.Offset.Seconds()))
+		if l := int64(endT) + off; l >= fitTimeMin && l <= fitTimeMax {
+			local, _ := timeOf(uint32(l))
+			m.SetLocalTimestamp(local)
+		}
+	}
+	return m.ToMesg(nil)
+}
