@@ -81,8 +81,8 @@ type Bars struct {
 	mu     sync.Mutex
 	status string // a wait shown on the bars' line until the next item
 	p      *mpb.Progress
-	bars map[Phase]*mpb.Bar
-	last map[Phase]time.Time
+	bars   map[Phase]*mpb.Bar
+	last   map[Phase]time.Time
 }
 
 // NewBars returns a bar printer writing to w (a terminal).
