@@ -148,7 +148,7 @@ func buildMessages(wo *workout.Workout, opt EncodeOptions) ([]proto.Message, err
 	running := true
 	for _, p := range pauses {
 		t, _ := fitTime(p.Start)
-		other = append(other, timed{t, rankStop, timerEvent(p.Start, typedef.EventTypeStart)})
+		other = append(other, timed{t, rankStop, timerEvent(p.Start, typedef.EventTypeStopAll)})
 		running = false
 		if p.End.Before(end) {
 			t, _ = fitTime(p.End)
