@@ -117,35 +117,52 @@ func creator(d workout.Device) string {
 	return "bandsync"
 }
 
-// segments cuts the positioned samples into one run of track points per
-// stretch between pauses, dropping samples that lie strictly inside a pause.
+// segments converts the positioned samples of each stretch between pauses
+// into the points of one trkseg.
 func segments(wo *workout.Workout) [][]*gogpx.WptType {
-	pauses := workout.MergeIntervals(wo.Pauses)
 	onFoot := wo.Sport.OnFoot()
-	var (
-		out [][]*gogpx.WptType
-		cur []*gogpx.WptType
-		pi  int
-	)
-	for i := range wo.Samples {
-		s := &wo.Samples[i]
-		if s.Has&workout.HasPosition == 0 || !workout.ValidPosition(s.Lat, s.Lon) {
-			continue
-		}
-		for pi < len(pauses) && !pauses[pi].End.After(s.Time) {
-			pi++
-			if len(cur) > 0 {
-				out, cur = append(out, cur), nil
+	var out [][]*gogpx.WptType
+	for _, stretch := range Stretches(wo.Samples, wo.Pauses) {
+		var pts []*gogpx.WptType
+		for i := range stretch {
+			s := &stretch[i]
+			if s.Has&workout.HasPosition != 0 && workout.ValidPosition(s.Lat, s.Lon) {
+				pts = append(pts, trackPoint(s, onFoot))
 			}
 		}
-		if pi < len(pauses) && pauses[pi].Start.Before(s.Time) {
-			continue // recorded while paused
+		if len(pts) > 0 {
+			out = append(out, pts)
 		}
-		cur = append(cur, trackPoint(s, onFoot))
 	}
-	if len(cur) > 0 {
-		out = append(out, cur)
+	return out
+}
+
+// Stretches cuts time-ordered samples into the runs between pauses, the
+// runs GPX writes as segments and TCX as tracks. Samples strictly inside a
+// pause are left out; a sample at the instant a pause starts ends the run
+// before it, and one at the instant it ends starts the run after it. The
+// runs are subslices of samples.
+func Stretches(samples []workout.Sample, pauses []workout.Interval) [][]workout.Sample {
+	pauses = workout.MergeIntervals(pauses)
+	var out [][]workout.Sample
+	start, pi := 0, 0 // start of the current run; first pause not yet passed
+	cut := func(end, next int) {
+		if end > start {
+			out = append(out, samples[start:end])
+		}
+		start = next
 	}
+	for i := range samples {
+		t := samples[i].Time
+		for pi < len(pauses) && !pauses[pi].End.After(t) {
+			pi++
+			cut(i, i)
+		}
+		if pi < len(pauses) && pauses[pi].Start.Before(t) {
+			cut(i, i+1) // recorded while paused
+		}
+	}
+	cut(len(samples), len(samples))
 	return out
 }
 

@@ -585,3 +585,44 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func TestStretches(t *testing.T) {
+	at := func(sec ...int) []workout.Sample {
+		var out []workout.Sample
+		for _, s := range sec {
+			out = append(out, workout.Sample{Time: t0.Add(time.Duration(s) * time.Second)})
+		}
+		return out
+	}
+	secs := func(runs [][]workout.Sample) [][]int {
+		var out [][]int
+		for _, r := range runs {
+			var v []int
+			for _, s := range r {
+				v = append(v, int(s.Time.Sub(t0)/time.Second))
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	iv := func(a, b int) workout.Interval {
+		return workout.Interval{Start: t0.Add(time.Duration(a) * time.Second), End: t0.Add(time.Duration(b) * time.Second)}
+	}
+	for _, tc := range []struct {
+		name   string
+		pauses []workout.Interval
+		want   [][]int
+	}{
+		{"no pause", nil, [][]int{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}},
+		{"boundaries on samples", []workout.Interval{iv(2, 5)}, [][]int{{0, 1, 2}, {5, 6, 7, 8, 9}}},
+		{"boundaries between samples", []workout.Interval{{Start: t0.Add(2500 * time.Millisecond), End: t0.Add(4500 * time.Millisecond)}}, [][]int{{0, 1, 2}, {5, 6, 7, 8, 9}}},
+		{"two pauses, unsorted", []workout.Interval{iv(7, 8), iv(1, 3)}, [][]int{{0, 1}, {3, 4, 5, 6, 7}, {8, 9}}},
+		{"pause at the start", []workout.Interval{iv(-5, 2)}, [][]int{{2, 3, 4, 5, 6, 7, 8, 9}}},
+		{"pause to the end", []workout.Interval{iv(8, 20)}, [][]int{{0, 1, 2, 3, 4, 5, 6, 7, 8}}},
+	} {
+		got := secs(Stretches(at(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), tc.pauses))
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
