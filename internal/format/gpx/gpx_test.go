@@ -234,7 +234,7 @@ func TestRoundTripCadenceUnits(t *testing.T) {
 		{workout.SportRun, 170, 170},
 		{workout.SportRun, 171, 172}, // strides are whole: odd steps round up
 		{workout.SportWalk, 110.4, 110},
-		{workout.SportRide, 87, 87}, // rpm as is
+		{workout.SportRide, 87, 87},  // rpm as is
 		{workout.SportRide, 300, -1}, // above the schema's 254: not written
 		{workout.SportOther, 42, 42},
 	} {
