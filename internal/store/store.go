@@ -1,0 +1,386 @@
+// Package store is bandsync's ledger: an embedded SQLite database in the
+// data directory that records every workout seen at a source, the state of
+// each (workout, sink) pair, which time windows of each source were listed
+// completely, and small bits of state such as when a rate-limit window
+// opens. It is the only package that speaks SQL.
+//
+// A delivery — one workout on one sink — moves through
+//
+//	pending → uploading (key, upload ID) → done (activity ID)
+//	                                     | duplicate (activity ID, how matched)
+//	                                     | failed (class, message, attempts, next retry)
+//	pending → skipped (reason)
+//
+// Every change is one transaction and is checked against that machine, so
+// a crash at any instant leaves each delivery in exactly one state. The
+// store never forgets a delivery: done and duplicate are final. A workout
+// whose data changed at the source after it was delivered is reported
+// (Delivery.ChangedAtSource), not sent again.
+//
+// One process writes: Open takes an exclusive lock on the data directory,
+// and a second bandsync on the same directory gets ErrLocked. Readers
+// (status, the dashboard) use OpenReadOnly, which takes no lock; SQLite's
+// write-ahead log lets them read while the writer works.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// FileName is the database file in the data directory.
+const FileName = "bandsync.db"
+
+// busyTimeout is how long a statement waits for another connection's lock
+// (a reader's checkpoint, a sqlite3 shell) before failing with ErrBusy;
+// a variable so tests need not wait that long.
+var busyTimeout = 5 * time.Second
+
+//go:embed migrations/*.sql
+var embedded embed.FS
+
+// migrations is the schema history, oldest first; tests swap it.
+var migrations fs.FS = mustSub(embedded, "migrations")
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // the embedded directory is part of the build
+	}
+	return sub
+}
+
+// Store is an open ledger. Its methods are safe for concurrent use; writes
+// are serialized through one connection.
+type Store struct {
+	db       *sql.DB
+	dir      string
+	path     string
+	readOnly bool
+	lock     *dirLock
+	now      func() time.Time
+
+	// beforeCommit, when set (by tests), runs inside every write
+	// transaction just before it commits.
+	beforeCommit func(ctx context.Context, op string)
+}
+
+// Option configures Open and OpenReadOnly.
+type Option func(*Store)
+
+// WithClock makes the store read the time from now instead of time.Now:
+// for first-seen and updated stamps and to decide which failed deliveries
+// are due. Tests of the sync engine use it to step through retries.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// Open opens (creating it if needed) the store in the data directory dir
+// for reading and writing, and brings its schema up to date.
+//
+// It first takes the directory's process lock: if another bandsync holds
+// it, Open fails at once with a *LockedError (errors.Is ErrLocked). The lock
+// lasts until Close, or until the process exits however it exits.
+//
+// Before applying schema migrations to an existing database, Open copies it
+// to bandsync.db.before-vN (N the version it had), so a failed upgrade can
+// be undone by hand.
+//
+// Errors name the file and what to do: ErrCorrupt for a file that is not a
+// bandsync database or is damaged, ErrNewerSchema for one written by a newer
+// bandsync, ErrBusy, ErrDiskFull.
+func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := newStore(dir, opts)
+	s.lock = lock
+	// WAL lets readers work while the writer writes and makes a commit one
+	// append. synchronous=NORMAL keeps every commit atomic and survives any
+	// crash of the process; after a power cut or kernel crash it may lose
+	// the last commits, which reconciling with the sink repairs, except for
+	// the one write that must be on disk before anything irreversible
+	// happens: the intent to upload (MarkUploading), committed with
+	// synchronous=FULL. See writeTx.
+	dsn := s.dsn(url.Values{
+		"_pragma": {
+			fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
+			"journal_mode(WAL)",
+			"synchronous(NORMAL)",
+			"foreign_keys(1)",
+		},
+		"_txlock": {"immediate"},
+	})
+	s.db, err = sql.Open("sqlite", dsn)
+	if err == nil {
+		// One connection: every write is serialized here rather than
+		// contending for SQLite's lock, and reads see the writes before them.
+		s.db.SetMaxOpenConns(1)
+		s.db.SetConnMaxLifetime(0)
+		err = s.setUp(ctx)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens the store in dir for reading only, without the process
+// lock, alongside a running writer: for status, workouts and the dashboard.
+// The database must exist (otherwise the error matches fs.ErrNotExist) and
+// have the current schema (ErrOlderSchema: run sync once to upgrade it).
+// Writes fail with ErrReadOnly.
+func OpenReadOnly(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	s := newStore(dir, opts)
+	s.readOnly = true
+	if _, err := os.Stat(s.path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no bandsync data in %s yet (run bandsync sync first): %w", dir, err)
+		}
+		return nil, err
+	}
+	dsn := s.dsn(url.Values{
+		"mode": {"ro"},
+		"_pragma": {
+			fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
+			"query_only(1)",
+		},
+	})
+	var err error
+	s.db, err = sql.Open("sqlite", dsn)
+	if err == nil {
+		s.db.SetMaxOpenConns(4)
+		err = s.checkVersion(ctx)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newStore(dir string, opts []Option) *Store {
+	s := &Store{dir: dir, path: filepath.Join(dir, FileName), now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// dsn is the driver's URI for the database file with query q.
+func (s *Store) dsn(q url.Values) string {
+	p := filepath.ToSlash(s.path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows volume: file:/C:/...
+	}
+	return (&url.URL{Scheme: "file", OmitHost: true, Path: p, RawQuery: q.Encode()}).String()
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database and releases the process lock.
+func (s *Store) Close() error {
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+	}
+	if lerr := s.lock.unlock(); err == nil {
+		err = lerr
+	}
+	s.lock = nil
+	return err
+}
+
+// setUp checks the file is a sound bandsync database and migrates it.
+func (s *Store) setUp(ctx context.Context) error {
+	if err := s.checkOurs(ctx); err != nil {
+		return err
+	}
+	var res string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&res); err != nil {
+		return s.explain(fmt.Errorf("check %s: %w", s.path, err))
+	}
+	if res != "ok" {
+		return corruptError(s.path, errors.New(res))
+	}
+	return s.migrate(ctx)
+}
+
+// checkOurs refuses an SQLite database that some other program made, so
+// bandsync never adds its tables to a stranger's file.
+func (s *Store) checkOurs(ctx context.Context) error {
+	var tables, ours int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE name = ?)
+		FROM sqlite_schema WHERE type = 'table'`, versionTable).Scan(&tables, &ours)
+	if err != nil {
+		return s.explain(fmt.Errorf("open %s: %w", s.path, err))
+	}
+	if tables > 0 && ours == 0 {
+		return corruptError(s.path, errors.New("it holds tables of another program"))
+	}
+	return nil
+}
+
+// versionTable is goose's record of applied migrations.
+const versionTable = "goose_db_version"
+
+func (s *Store) provider() (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectSQLite3, s.db, migrations,
+		goose.WithDisableGlobalRegistry(true))
+}
+
+// migrate applies pending migrations, each in its own transaction (a crash
+// mid-migration leaves the previous version intact), after backing up an
+// existing database.
+func (s *Store) migrate(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	cur, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return s.explain(fmt.Errorf("read schema version of %s: %w", s.path, err))
+	}
+	if cur > target {
+		return newerSchema(s.path, cur, target)
+	}
+	if cur == target {
+		return nil
+	}
+	if cur > 0 {
+		backup := fmt.Sprintf("%s.before-v%d", s.path, cur)
+		os.Remove(backup) // VACUUM INTO refuses to overwrite
+		if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", backup); err != nil {
+			return s.explain(fmt.Errorf("back up %s before upgrading it: %w", s.path, err))
+		}
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return s.explain(fmt.Errorf("upgrade %s from schema %d to %d: %w", s.path, cur, target, err))
+	}
+	return nil
+}
+
+// checkVersion makes sure a read-only store has the schema this code reads.
+func (s *Store) checkVersion(ctx context.Context) error {
+	if err := s.checkOurs(ctx); err != nil {
+		return err
+	}
+	p, err := s.provider()
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	target := int64(0)
+	for _, src := range p.ListSources() {
+		target = max(target, src.Version)
+	}
+	var cur int64
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(max(version_id), 0) FROM `+versionTable+` WHERE is_applied`).Scan(&cur)
+	if err != nil && sqliteCode(err) != 1 { // 1: SQLITE_ERROR, no such table in an empty file
+		return s.explain(fmt.Errorf("read schema version of %s: %w", s.path, err))
+	}
+	switch {
+	case cur > target:
+		return newerSchema(s.path, cur, target)
+	case cur < target:
+		return &dbError{ErrOlderSchema, fmt.Sprintf("%s has schema %d, this bandsync reads %d: "+
+			"run bandsync sync once to upgrade it", s.path, cur, target), nil}
+	}
+	return nil
+}
+
+func newerSchema(path string, cur, target int64) error {
+	return &dbError{ErrNewerSchema, fmt.Sprintf("%s was written by a newer bandsync (schema %d; this one knows up to %d): "+
+		"upgrade bandsync", path, cur, target), nil}
+}
+
+// writeTx runs fn in one write transaction. durable commits it with
+// synchronous=FULL, so it is on disk (not only in the OS cache) when writeTx
+// returns: for the intent to upload, which must outlive a power cut that
+// happens after the upload was sent.
+func (s *Store) writeTx(ctx context.Context, op string, durable bool, fn func(tx *sql.Tx, now int64) error) error {
+	if s.readOnly {
+		return fmt.Errorf("%s: %w", op, ErrReadOnly)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, s.explain(err))
+	}
+	defer conn.Close()
+	if durable {
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+			return fmt.Errorf("%s: %w", op, s.explain(err))
+		}
+		// Back to NORMAL even when ctx is canceled; if this fails the
+		// connection merely stays slower and safer.
+		defer conn.ExecContext(context.Background(), "PRAGMA synchronous = NORMAL")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, s.explain(err))
+	}
+	defer tx.Rollback()
+	if err := fn(tx, s.now().UnixMilli()); err != nil {
+		return fmt.Errorf("%s: %w", op, s.explain(err))
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit(ctx, op)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", op, s.explain(err))
+	}
+	return nil
+}
+
+// readTx runs fn in one read transaction, so queries made together see one
+// snapshot.
+func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, s.explain(err))
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("%s: %w", op, s.explain(err))
+	}
+	return nil
+}
+
+// Time helpers: instants are stored as Unix milliseconds.
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
