@@ -1,0 +1,493 @@
+// Package archive is the archive sink: a folder of workout files, FIT by
+// default, GPX and TCX on request, one set per workout.
+//
+// Layout: DIR/YYYY/YYYY-MM-DDTHHMM_SPORT_KEY.EXT, for example
+// 2023/2023-10-29T0845_run_zepp-1698569116.fit. The date and time are the
+// workout's local start time when its zone is known (what a person expects
+// to see) and UTC otherwise; the year folder follows the same date. SPORT
+// is workout.Sport's stable name and KEY the idempotency key, so the key is
+// read back from the name alone: Put finds an existing key by listing
+// names, and List reports it as ExternalID. The activity ID is the path of
+// the workout's first file relative to DIR, with forward slashes.
+//
+// Files are written to a temporary file in the same folder, synced, given
+// mode 0644 and renamed into place, so a crash or a full disk never leaves
+// a partial workout file; when a workout gets several formats they appear
+// together or not at all. GPX needs positions, so a workout without GPS gets
+// only its other formats.
+//
+// List decodes the files whose name puts them near the window and keeps
+// what it read in memory, keyed by path, size and modification time, so
+// only new or changed files are decoded again. One process should write an
+// archive at a time (the syncer's lock sees to that).
+package archive
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bandsync/bandsync/internal/errclass"
+	"github.com/bandsync/bandsync/internal/format/fit"
+	"github.com/bandsync/bandsync/internal/format/gpx"
+	"github.com/bandsync/bandsync/internal/sink"
+	"github.com/bandsync/bandsync/internal/workout"
+)
+
+// Format is a file format the archive writes.
+type Format string
+
+// Formats.
+const (
+	FIT Format = "fit"
+	GPX Format = "gpx"
+)
+
+// codec encodes and decodes one format.
+type codec struct {
+	encode func(w io.Writer, wo *workout.Workout, opt *Options) error
+	decode func(r io.Reader) (*workout.Workout, error)
+	// needsGPS marks formats that cannot hold a workout without positions.
+	needsGPS bool
+}
+
+var codecs = map[Format]codec{
+	FIT: {
+		encode: func(w io.Writer, wo *workout.Workout, opt *Options) error { return fit.Encode(w, wo, opt.FIT) },
+		decode: fit.Decode,
+	},
+	GPX: {
+		encode:   func(w io.Writer, wo *workout.Workout, _ *Options) error { return gpx.Encode(w, wo) },
+		decode:   gpx.Decode,
+		needsGPS: true,
+	},
+}
+
+// decodePreference is the order in which List picks the file it decodes:
+// FIT holds the device's own totals, GPX only a track.
+var decodePreference = []Format{FIT, GPX}
+
+// ParseFormat reads a format name such as "fit".
+func ParseFormat(s string) (Format, error) {
+	f := Format(strings.ToLower(strings.TrimPrefix(s, ".")))
+	if _, ok := codecs[f]; !ok {
+		names := make([]string, 0, len(codecs))
+		for n := range codecs {
+			names = append(names, string(n))
+		}
+		sort.Strings(names)
+		return "", errclass.Usagef("archive format %q: use %s", s, strings.Join(names, ", "))
+	}
+	return f, nil
+}
+
+// Options configure an Archive.
+type Options struct {
+	// Dir is the archive folder; it is created on the first Put.
+	Dir string
+	// Formats are written for every workout, in this order; the first one
+	// a workout can be written in names its activity ID. Empty means FIT.
+	Formats []Format
+	// FIT tunes the FIT encoder.
+	FIT fit.EncodeOptions
+}
+
+// Archive is a folder of workout files. It is safe for concurrent use.
+type Archive struct {
+	opt Options
+
+	mu    sync.Mutex // serialises Put, guards cache
+	cache map[string]cached
+
+	// wrap, when set, wraps each file writer (tests inject failures).
+	wrap func(io.Writer) io.Writer
+}
+
+var _ sink.Sink = (*Archive)(nil)
+
+type cached struct {
+	size  int64
+	mtime time.Time
+	act   sink.Activity
+	ok    bool // false: the file did not decode
+}
+
+// New returns the archive in opt.Dir.
+func New(opt Options) (*Archive, error) {
+	if opt.Dir == "" {
+		return nil, errclass.Usagef("archive: no folder given")
+	}
+	if len(opt.Formats) == 0 {
+		opt.Formats = []Format{FIT}
+	}
+	seen := map[Format]bool{}
+	var formats []Format
+	for _, f := range opt.Formats {
+		f, err := ParseFormat(string(f))
+		if err != nil {
+			return nil, err
+		}
+		if !seen[f] {
+			seen[f] = true
+			formats = append(formats, f)
+		}
+	}
+	opt.Formats = formats
+	opt.Dir = filepath.Clean(opt.Dir)
+	return &Archive{opt: opt, cache: map[string]cached{}}, nil
+}
+
+// Name implements sink.Sink.
+func (a *Archive) Name() string { return "archive" }
+
+// Dir is the archive folder.
+func (a *Archive) Dir() string { return a.opt.Dir }
+
+var validKey = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,159}$`)
+
+// fileName is the name, without extension, of w's files, and its year folder.
+func fileName(w *workout.Workout, key string) (dir, base string) {
+	t := w.Start.UTC()
+	if w.Zone.Known {
+		t = w.LocalStart()
+	}
+	return t.Format("2006"), t.Format("2006-01-02T1504") + "_" + w.Sport.String() + "_" + key
+}
+
+// nameRE parses a file name: local start, sport, key, extension.
+var nameRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}T\d{4})_([a-z0-9-]+)_([A-Za-z0-9_-][A-Za-z0-9._-]*)\.([a-z]+)$`)
+
+// file is one workout file found in the archive.
+type file struct {
+	rel      string // slash-separated, relative to Dir
+	format   Format
+	sport    string
+	nameTime time.Time // the start in the name, read as UTC
+}
+
+// Put implements sink.Sink. A key that already has files is a Duplicate of
+// them, whatever their date: nothing is written.
+func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return sink.Result{}, err
+	}
+	if w == nil || w.Start.IsZero() {
+		return sink.Result{}, errclass.Fatal(errors.New("archive: workout without a start time"))
+	}
+	if !validKey.MatchString(key) {
+		return sink.Result{}, errclass.Fatal(fmt.Errorf("archive: key %q cannot be part of a file name", key))
+	}
+	formats := a.formatsFor(w)
+	if len(formats) == 0 {
+		return sink.Result{}, errclass.Fatal(fmt.Errorf("archive: the workout has no GPS positions and the archive writes only %v; add fit to its formats", a.opt.Formats))
+	}
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	groups, err := a.scan(ctx)
+	if err != nil {
+		return sink.Result{}, err
+	}
+	if files, ok := groups[key]; ok {
+		return sink.Result{Outcome: sink.Duplicate, ActivityID: a.primary(files).rel, MatchedBy: "key"}, nil
+	}
+
+	year, base := fileName(w, key)
+	dir := filepath.Join(a.opt.Dir, year)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return sink.Result{}, diskError("create folder", a.opt.Dir, err)
+	}
+	var temps []string
+	defer func() {
+		for _, t := range temps {
+			os.Remove(t) // a no-op once renamed
+		}
+	}()
+	for _, f := range formats {
+		if err := ctx.Err(); err != nil {
+			return sink.Result{}, err
+		}
+		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f)
+		if tmp != "" {
+			temps = append(temps, tmp)
+		}
+		if err != nil {
+			return sink.Result{}, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return sink.Result{}, err
+	}
+	// All formats are on disk; make them appear together.
+	var placed []string
+	for i, f := range formats {
+		final := filepath.Join(dir, base+"."+string(f))
+		if err := os.Rename(temps[i], final); err != nil {
+			for _, p := range placed {
+				os.Remove(p)
+			}
+			return sink.Result{}, diskError("write", a.opt.Dir, err)
+		}
+		placed = append(placed, final)
+	}
+	syncDir(dir)
+	return sink.Result{Outcome: sink.Created, ActivityID: path.Join(year, base+"."+string(formats[0]))}, nil
+}
+
+func (a *Archive) formatsFor(w *workout.Workout) []Format {
+	gps := w.HasGPS()
+	var out []Format
+	for _, f := range a.opt.Formats {
+		if codecs[f].needsGPS && !gps {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// writeTemp encodes w as format f into a synced 0644 temporary file next
+// to name and returns its path (also on error, for the caller to remove).
+func (a *Archive) writeTemp(dir, name string, w *workout.Workout, f Format) (string, error) {
+	tf, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return "", diskError("write", a.opt.Dir, err)
+	}
+	tmp := tf.Name()
+	var out io.Writer = tf
+	if a.wrap != nil {
+		out = a.wrap(tf)
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	if err := codecs[f].encode(bw, w, &a.opt); err != nil {
+		tf.Close()
+		if de := diskError("write", a.opt.Dir, err); errclass.HintOf(de) != "" {
+			return tmp, de
+		}
+		return tmp, errclass.Fatal(fmt.Errorf("archive: encode %s as %s: %w", name, strings.ToUpper(string(f)), err))
+	}
+	err = bw.Flush()
+	if err == nil {
+		err = tf.Chmod(0o644)
+	}
+	if err == nil {
+		err = tf.Sync()
+	}
+	if cerr := tf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return tmp, diskError("write", a.opt.Dir, err)
+	}
+	return tmp, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the renames durable where the OS allows
+		d.Close()
+	}
+}
+
+// diskError explains a file-system failure in terms of the archive folder
+// and what to do. A full disk is retryable (nothing is wrong with the
+// workout); a folder bandsync may not write is a setup problem.
+func diskError(op, dir string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		return &errclass.Error{
+			Class: errclass.Retryable,
+			Err:   fmt.Errorf("archive: %s in %s: the disk is full: %w", op, dir, err),
+			Hint:  "free some space on the disk holding " + dir + ", then run bandsync sync again",
+		}
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		return &errclass.Error{
+			Class: errclass.Usage,
+			Err:   fmt.Errorf("archive: %s in %s: not allowed: %w", op, dir, err),
+			Hint:  "make " + dir + " writable by this user, or point the archive at another folder in the config file",
+		}
+	case errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist):
+		return &errclass.Error{
+			Class: errclass.Usage,
+			Err:   fmt.Errorf("archive: %s in %s: something in the way is a file, not a folder: %w", op, dir, err),
+			Hint:  "move the file in the way of " + dir + " elsewhere, or point the archive at another folder in the config file",
+		}
+	}
+	return errclass.New(errclass.ClassOf(err), fmt.Errorf("archive: %s in %s: %w", op, dir, err))
+}
+
+// scan lists the archive's workout files by key. A missing folder is an
+// empty archive.
+func (a *Archive) scan(ctx context.Context) (map[string][]file, error) {
+	groups := map[string][]file{}
+	years, err := os.ReadDir(a.opt.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return groups, nil
+	}
+	if err != nil {
+		return nil, diskError("read", a.opt.Dir, err)
+	}
+	for _, y := range years {
+		if !y.IsDir() || !isYear(y.Name()) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		entries, err := os.ReadDir(filepath.Join(a.opt.Dir, y.Name()))
+		if err != nil {
+			return nil, diskError("read", a.opt.Dir, err)
+		}
+		for _, e := range entries {
+			m := nameRE.FindStringSubmatch(e.Name())
+			if m == nil || !e.Type().IsRegular() {
+				continue // temporary files start with a dot and never match
+			}
+			f := Format(m[4])
+			if _, ok := codecs[f]; !ok {
+				continue
+			}
+			t, err := time.Parse("2006-01-02T1504", m[1])
+			if err != nil {
+				continue
+			}
+			groups[m[3]] = append(groups[m[3]], file{rel: y.Name() + "/" + e.Name(), format: f, sport: m[2], nameTime: t})
+		}
+	}
+	return groups, nil
+}
+
+func isYear(s string) bool {
+	if len(s) != 4 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// primary is the file that names a key's activity: the first configured
+// format present, else the first by decode preference.
+func (a *Archive) primary(files []file) file {
+	for _, order := range [][]Format{a.opt.Formats, decodePreference} {
+		for _, f := range order {
+			for _, fl := range files {
+				if fl.format == f {
+					return fl
+				}
+			}
+		}
+	}
+	return files[0]
+}
+
+// decodeSource is the file List reads a key's numbers from.
+func decodeSource(files []file) file {
+	for _, f := range decodePreference {
+		for _, fl := range files {
+			if fl.format == f {
+				return fl
+			}
+		}
+	}
+	return files[0]
+}
+
+// zoneSlack covers every UTC offset (−12 h to +14 h) between the local
+// time in a name and the real start.
+const zoneSlack = 15 * time.Hour
+
+// List implements sink.Sink. Files that do not decode are left out (Put
+// still sees their keys, so nothing is written twice).
+func (a *Archive) List(ctx context.Context, win sink.Window) ([]sink.Activity, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	groups, err := a.scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []sink.Activity
+	for key, files := range groups {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		src := decodeSource(files)
+		if !win.After.IsZero() && src.nameTime.Before(win.After.Add(-zoneSlack)) ||
+			!win.Before.IsZero() && !src.nameTime.Before(win.Before.Add(zoneSlack)) {
+			continue
+		}
+		act, ok := a.activity(src)
+		if !ok {
+			continue
+		}
+		if !win.After.IsZero() && act.Start.Before(win.After) || !win.Before.IsZero() && !act.Start.Before(win.Before) {
+			continue
+		}
+		act.ID = a.primary(files).rel
+		act.ExternalID = key
+		out = append(out, act)
+	}
+	slices.SortFunc(out, func(x, y sink.Activity) int {
+		if c := x.Start.Compare(y.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out, nil
+}
+
+// activity reads what List reports about one file, from the cache when
+// the file has not changed. Called with a.mu held.
+func (a *Archive) activity(f file) (sink.Activity, bool) {
+	p := filepath.Join(a.opt.Dir, filepath.FromSlash(f.rel))
+	fi, err := os.Stat(p)
+	if err != nil {
+		return sink.Activity{}, false
+	}
+	if c, ok := a.cache[f.rel]; ok && c.size == fi.Size() && c.mtime.Equal(fi.ModTime()) {
+		return c.act, c.ok
+	}
+	c := cached{size: fi.Size(), mtime: fi.ModTime()}
+	if wo, err := decodeFile(p, f.format); err == nil {
+		c.ok = true
+		c.act = sink.Activity{
+			Start:      wo.Start.UTC(),
+			Elapsed:    wo.Elapsed(),
+			Moving:     wo.Moving(),
+			Distance:   wo.Distance(),
+			SportType:  f.sport,
+			DeviceName: gpx.DeviceName(wo.Device),
+			Name:       wo.Name,
+		}
+	}
+	a.cache[f.rel] = c
+	return c.act, c.ok
+}
+
+func decodeFile(p string, f Format) (*workout.Workout, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return codecs[f].decode(bufio.NewReaderSize(fh, 64<<10))
+}

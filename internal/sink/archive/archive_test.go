@@ -1,0 +1,350 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bandsync/bandsync/internal/errclass"
+	"github.com/bandsync/bandsync/internal/sink"
+	"github.com/bandsync/bandsync/internal/sink/sinktest"
+	"github.com/bandsync/bandsync/internal/workout"
+)
+
+func newArchive(t *testing.T, formats ...Format) *Archive {
+	t.Helper()
+	a, err := New(Options{Dir: filepath.Join(t.TempDir(), "archive"), Formats: formats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sink.Sink { return newArchive(t) })
+}
+
+func TestConformanceAllFormats(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sink.Sink { return newArchive(t, GPX, FIT) })
+}
+
+// One archive shared by every subtest: the suite must not assume an empty sink.
+func TestConformanceShared(t *testing.T) {
+	a := newArchive(t)
+	sinktest.Run(t, func(*testing.T) sink.Sink { return a })
+}
+
+// files lists every file under dir, relative, including hidden ones.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNamingAndMode(t *testing.T) {
+	a := newArchive(t, FIT, GPX)
+	// 2023-10-29 08:45 UTC is 09:45 in Madrid (winter time, +1 h) and
+	// 23:45 on the 28th at -9 h: the name follows the local date.
+	start := time.Date(2023, 10, 29, 8, 45, 16, 0, time.UTC)
+	w := sinktest.Workout(sinktest.KindRun, start, "1698569116")
+	w.Origin.Source = "zepp"
+	w.Zone = workout.Zone{Offset: time.Hour, Known: true, Name: "Europe/Madrid"}
+	res, err := a.Put(t.Context(), w, w.Origin.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "2023/2023-10-29T0945_run_zepp-1698569116.fit"
+	if res.Outcome != sink.Created || res.ActivityID != want {
+		t.Fatalf("Put = %+v, want created %s", res, want)
+	}
+	got := files(t, a.Dir())
+	if strings.Join(got, " ") != want+" 2023/2023-10-29T0945_run_zepp-1698569116.gpx" {
+		t.Errorf("files %v", got)
+	}
+	for _, f := range got {
+		fi, err := os.Stat(filepath.Join(a.Dir(), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s mode %v, want 0644", f, fi.Mode().Perm())
+		}
+	}
+
+	w2 := sinktest.Workout(sinktest.KindPoolSwim, time.Date(2024, 1, 1, 2, 0, 0, 0, time.UTC), "x_y.z")
+	w2.Zone = workout.Zone{Offset: -9 * time.Hour, Known: true}
+	if res, err = a.Put(t.Context(), w2, "files-x_y.z"); err != nil {
+		t.Fatal(err)
+	}
+	// No GPS: no GPX; the local date is still 2023; the key keeps its
+	// underscores and dots and is read back from the name.
+	if res.ActivityID != "2023/2023-12-31T1700_pool-swim_files-x_y.z.fit" {
+		t.Errorf("pool swim ID %s", res.ActivityID)
+	}
+	acts, err := a.List(t.Context(), sink.Window{})
+	if err != nil || len(acts) != 2 || acts[1].ExternalID != "files-x_y.z" || acts[1].SportType != "pool-swim" {
+		t.Fatalf("List = %+v, %v", acts, err)
+	}
+	if acts[0].DeviceName != "Zepp Amazfit Bip 3" {
+		t.Errorf("device %q", acts[0].DeviceName)
+	}
+
+	w3 := sinktest.Workout(sinktest.KindStrength, time.Date(2022, 5, 1, 6, 0, 0, 0, time.UTC), "nozone")
+	w3.Zone = workout.Zone{}
+	if res, _ = a.Put(t.Context(), w3, "files-nozone"); res.ActivityID != "2022/2022-05-01T0600_strength_files-nozone.fit" {
+		t.Errorf("without a zone the name is UTC: %s", res.ActivityID)
+	}
+}
+
+// A key already archived under another date (the source corrected the
+// start) is still a duplicate: idempotency is by key, not by name.
+func TestDuplicateWhateverTheDate(t *testing.T) {
+	a := newArchive(t)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "42")
+	first, err := a.Put(t.Context(), w, "zepp-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 3, 7, 0, 0, 0, time.UTC), "42")
+	res, err := a.Put(t.Context(), moved, "zepp-42")
+	if err != nil || res.Outcome != sink.Duplicate || res.ActivityID != first.ActivityID || res.MatchedBy != "key" {
+		t.Fatalf("Put = %+v, %v; want duplicate of %s", res, err, first.ActivityID)
+	}
+	if n := len(files(t, a.Dir())); n != 1 {
+		t.Errorf("%d files, want 1", n)
+	}
+}
+
+func TestBadKeysAndWorkouts(t *testing.T) {
+	a := newArchive(t)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+	for _, key := range []string{"", "../escape", "a/b", ".hidden", "sp ace", strings.Repeat("k", 300)} {
+		if _, err := a.Put(t.Context(), w, key); err == nil || errclass.ClassOf(err) != errclass.Permanent {
+			t.Errorf("Put with key %q: err = %v, want a permanent error", key, err)
+		}
+	}
+	if _, err := a.Put(t.Context(), &workout.Workout{}, "k"); err == nil {
+		t.Error("Put of a workout without a start succeeded")
+	}
+	gpxOnly := newArchive(t, GPX)
+	indoor := sinktest.Workout(sinktest.KindStrength, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+	if _, err := gpxOnly.Put(t.Context(), indoor, "k-1"); err == nil || !strings.Contains(err.Error(), "GPS") {
+		t.Errorf("GPX-only archive took a workout without GPS: %v", err)
+	}
+	if len(files(t, a.Dir()))+len(files(t, gpxOnly.Dir())) != 0 {
+		t.Error("refused Puts left files")
+	}
+	if _, err := New(Options{Dir: t.TempDir(), Formats: []Format{"kml"}}); errclass.ClassOf(err) != errclass.Usage {
+		t.Errorf("unknown format: %v", err)
+	}
+}
+
+func TestReadOnlyFolder(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes into read-only folders; TestFolderIsAFile and TestDiskFullMidWay cover the error path")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	a, _ := New(Options{Dir: dir})
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+	_, err := a.Put(t.Context(), w, "zepp-1")
+	checkDiskError(t, err, errclass.Usage, dir, "writable")
+	if f := files(t, dir); len(f) != 0 {
+		t.Errorf("left %v", f)
+	}
+}
+
+func TestFolderIsAFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "archive")
+	if err := os.WriteFile(dir, []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := New(Options{Dir: dir})
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+	_, err := a.Put(t.Context(), w, "zepp-1")
+	checkDiskError(t, err, errclass.Usage, dir, "another folder")
+	if _, err := a.List(t.Context(), sink.Window{}); err == nil {
+		t.Error("List of a file succeeded")
+	}
+}
+
+func checkDiskError(t *testing.T, err error, class errclass.Class, dir, hint string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if errclass.ClassOf(err) != class {
+		t.Errorf("class %v, want %v: %v", errclass.ClassOf(err), class, err)
+	}
+	if !strings.Contains(err.Error(), dir) {
+		t.Errorf("error %q does not name the folder", err)
+	}
+	if h := errclass.HintOf(err); !strings.Contains(h, hint) || !strings.Contains(h, dir) {
+		t.Errorf("hint %q", h)
+	}
+}
+
+// failingWriter passes n bytes through, then fails like a full disk.
+type failingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if len(p) <= f.n {
+		f.n -= len(p)
+		return f.w.Write(p)
+	}
+	k, _ := f.w.Write(p[:f.n])
+	f.n = 0
+	return k, &fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
+}
+
+func TestDiskFullMidWay(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		formats []Format
+		budget  int // bytes that fit before the disk is full
+	}{
+		{"first byte", []Format{FIT}, 0},
+		{"inside the FIT", []Format{FIT}, 1000},
+		{"second format", []Format{FIT, GPX}, 1 << 30}, // set below
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newArchive(t, c.formats...)
+			w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+			calls := 0
+			a.wrap = func(w io.Writer) io.Writer {
+				calls++
+				if c.name == "second format" && calls == 1 {
+					return w // the FIT goes through, the GPX hits the full disk
+				}
+				return &failingWriter{w: w, n: min(c.budget, 5000)}
+			}
+			_, err := a.Put(t.Context(), w, "zepp-1")
+			checkDiskError(t, err, errclass.Retryable, a.Dir(), "free some space")
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Errorf("cause lost: %v", err)
+			}
+			if f := files(t, a.Dir()); len(f) != 0 {
+				t.Errorf("partial files left: %v", f)
+			}
+			// The disk has room again: the same Put now works.
+			a.wrap = nil
+			if res, err := a.Put(t.Context(), w, "zepp-1"); err != nil || res.Outcome != sink.Created {
+				t.Errorf("retry: %+v, %v", res, err)
+			}
+		})
+	}
+}
+
+// List must survive a file that is not what its name says.
+func TestListSkipsUndecodableFiles(t *testing.T) {
+	a := newArchive(t)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+	if _, err := a.Put(t.Context(), w, "zepp-1"); err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(a.Dir(), "2022", "2022-06-02T0900_run_zepp-2.fit")
+	if err := os.WriteFile(junk, []byte("not FIT"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	acts, err := a.List(t.Context(), sink.Window{})
+	if err != nil || len(acts) != 1 || acts[0].ExternalID != "zepp-1" {
+		t.Fatalf("List = %v, %v", acts, err)
+	}
+	w2 := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 2, 9, 0, 0, 0, time.UTC), "2")
+	if res, err := a.Put(t.Context(), w2, "zepp-2"); err != nil || res.Outcome != sink.Duplicate {
+		t.Errorf("Put over an undecodable file of the same key: %+v, %v", res, err)
+	}
+}
+
+// List sees a file changed behind its back (cache keyed by size and mtime).
+func TestListNoticesChangedFiles(t *testing.T) {
+	a := newArchive(t)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+	res, err := a.Put(t.Context(), w, "zepp-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acts, _ := a.List(t.Context(), sink.Window{}); len(acts) != 1 {
+		t.Fatal("not listed")
+	}
+	if err := os.Remove(filepath.Join(a.Dir(), res.ActivityID)); err != nil {
+		t.Fatal(err)
+	}
+	if acts, _ := a.List(t.Context(), sink.Window{}); len(acts) != 0 {
+		t.Errorf("deleted file still listed: %v", acts)
+	}
+}
+
+func BenchmarkList(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		a, _ := New(Options{Dir: b.TempDir()})
+		start := time.Date(2019, 1, 1, 7, 0, 0, 0, time.UTC)
+		for i := range n {
+			w := sinktest.Workout(sinktest.KindRun, start.Add(time.Duration(i)*41*time.Hour), fmt.Sprint(i))
+			if _, err := a.Put(b.Context(), w, w.Origin.Key()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		win := sink.Window{After: start.Add(400 * 24 * time.Hour), Before: start.Add(430 * 24 * time.Hour)}
+		b.Run(fmt.Sprintf("files=%d/cold-all", n), func(b *testing.B) {
+			for b.Loop() {
+				a.cache = map[string]cached{}
+				if _, err := a.List(b.Context(), sink.Window{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("files=%d/warm-all", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := a.List(b.Context(), sink.Window{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("files=%d/cold-month", n), func(b *testing.B) {
+			for b.Loop() {
+				a.cache = map[string]cached{}
+				if _, err := a.List(b.Context(), win); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("files=%d/put-duplicate", n), func(b *testing.B) {
+			w := sinktest.Workout(sinktest.KindRun, start, "0")
+			for b.Loop() {
+				if res, err := a.Put(b.Context(), w, w.Origin.Key()); err != nil || res.Outcome != sink.Duplicate {
+					b.Fatal(res, err)
+				}
+			}
+		})
+	}
+}
