@@ -43,6 +43,7 @@ import (
 	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/format/fit"
 	"github.com/bandsync/bandsync/internal/format/gpx"
+	"github.com/bandsync/bandsync/internal/format/tcx"
 	"github.com/bandsync/bandsync/internal/sink"
 	"github.com/bandsync/bandsync/internal/workout"
 )
@@ -54,6 +55,7 @@ type Format string
 const (
 	FIT Format = "fit"
 	GPX Format = "gpx"
+	TCX Format = "tcx"
 )
 
 // codec encodes and decodes one format.
@@ -74,11 +76,16 @@ var codecs = map[Format]codec{
 		decode:   gpx.Decode,
 		needsGPS: true,
 	},
+	TCX: {
+		encode: func(w io.Writer, wo *workout.Workout, _ *Options) error { return tcx.Encode(w, wo) },
+		decode: tcx.Decode,
+	},
 }
 
 // decodePreference is the order in which List picks the file it decodes:
-// FIT holds the device's own totals, GPX only a track.
-var decodePreference = []Format{FIT, GPX}
+// FIT holds the device's own totals and pauses, TCX laps with totals, GPX
+// only a track.
+var decodePreference = []Format{FIT, TCX, GPX}
 
 // ParseFormat reads a format name such as "fit".
 func ParseFormat(s string) (Format, error) {

@@ -32,7 +32,12 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConformanceAllFormats(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) sink.Sink { return newArchive(t, GPX, FIT) })
+	sinktest.Run(t, func(t *testing.T) sink.Sink { return newArchive(t, GPX, FIT, TCX) })
+}
+
+// Without FIT, List reads the numbers back from TCX.
+func TestConformanceTCX(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sink.Sink { return newArchive(t, TCX) })
 }
 
 // One archive shared by every subtest: the suite must not assume an empty sink.
