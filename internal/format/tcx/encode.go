@@ -107,11 +107,19 @@ type lapSpan struct {
 	end time.Time // exclusive; zero for the last lap
 }
 
+// maxSplits bounds per-kilometre laps: a distance beyond 10,000 km is
+// corrupt, and cutting it into kilometres would take unbounded memory.
+const maxSplits = 10000
+
 // lapSpans returns the workout's laps, else its per-kilometre splits, else
 // one lap for the whole workout, with totals filled in.
 func lapSpans(wo *workout.Workout) []lapSpan {
 	var laps []lapSpan
-	switch splits := wo.Splits(workout.Kilometre); {
+	var splits []workout.Split
+	if d := maxDistance(wo.Samples); d > 0 && d <= maxSplits*workout.Kilometre {
+		splits = wo.Splits(workout.Kilometre)
+	}
+	switch {
 	case len(wo.Laps) > 0:
 		for _, l := range wo.Laps {
 			laps = append(laps, lapSpan{Lap: l})
@@ -146,6 +154,17 @@ func lapSpans(wo *workout.Workout) []lapSpan {
 	return laps
 }
 
+// maxDistance is the largest cumulative distance of any sample.
+func maxDistance(samples []workout.Sample) float64 {
+	var d float64
+	for i := range samples {
+		if samples[i].Has&workout.HasDistance != 0 {
+			d = max(d, samples[i].Distance)
+		}
+	}
+	return d
+}
+
 // shareCalories gives split laps the workout's calories in proportion to
 // their distance, rounding the running total so the laps add up exactly.
 func shareCalories(laps []lapSpan, total float64) {
@@ -174,9 +193,9 @@ func encodeLaps(wo *workout.Workout) []lap {
 	for i, sp := range spans {
 		l := lap{
 			StartTime:        tcxTime(sp.Start),
-			TotalTimeSeconds: num(sp.Moving.Seconds()),
-			DistanceMeters:   num(sp.Distance),
-			Calories:         num(math.Min(math.Round(sp.Calories), math.MaxUint16)),
+			TotalTimeSeconds: num(max(0, sp.Moving.Seconds())),
+			DistanceMeters:   num(finiteOr0(sp.Distance)),
+			Calories:         num(math.Min(math.Round(finiteOr0(sp.Calories)), math.MaxUint16)),
 			Intensity:        "Active",
 			TriggerMethod:    triggerMethod(sp.Trigger),
 		}
@@ -276,3 +295,12 @@ func encodePoint(s *workout.Sample, onFoot bool) *trackpoint {
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// finiteOr0 keeps a corrupt total (a sum that overflowed) out of the file,
+// where xsd:double has no infinity bandsync would want to write.
+func finiteOr0(f float64) float64 {
+	if !finite(f) || f < 0 {
+		return 0
+	}
+	return f
+}

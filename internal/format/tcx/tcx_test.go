@@ -450,3 +450,19 @@ func TestWalkRoundTrip(t *testing.T) {
 		t.Errorf("samples (-want +got):\n%s", diff)
 	}
 }
+
+// TestEncodeCorruptTotals: a decoded file with absurd values must still
+// encode, quickly (per-km laps of 1e15 m would never finish).
+func TestEncodeCorruptTotals(t *testing.T) {
+	in := fmt.Sprintf(tcxHead, "Running", `<Trackpoint><Time>2024-01-01T10:00:00Z</Time><DistanceMeters>1e15</DistanceMeters></Trackpoint>`+
+		`<Trackpoint><Time>2024-01-01T10:00:01Z</Time><DistanceMeters>5</DistanceMeters></Trackpoint>`)
+	wo, err := Decode(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wo.Summary.Distance, wo.Summary.Calories = math.Inf(1), math.NaN()
+	doc := encode(t, wo)
+	if n := bytes.Count(doc, []byte("<Lap ")); n != 1 {
+		t.Errorf("%d laps, want 1", n)
+	}
+}
