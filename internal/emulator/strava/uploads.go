@@ -12,6 +12,7 @@ import (
 
 	"github.com/bandsync/bandsync/internal/format/fit"
 	"github.com/bandsync/bandsync/internal/format/gpx"
+	"github.com/bandsync/bandsync/internal/format/tcx"
 	"github.com/bandsync/bandsync/internal/sink/strava/api"
 	"github.com/bandsync/bandsync/internal/workout"
 )
@@ -46,6 +47,7 @@ type uploadForm struct {
 var decoders = map[string]func(io.Reader) (*workout.Workout, error){
 	"fit": fit.Decode,
 	"gpx": gpx.Decode,
+	"tcx": tcx.Decode,
 }
 
 // truthy reads Strava's loose booleans: "1" and "true" set a flag (the spec

@@ -244,6 +244,15 @@ func keyOf(ext string) string {
 	return ext[:i]
 }
 
+// keyOrExternal is what sink.Activity.ExternalID holds: the idempotency key
+// for bandsync's uploads, another uploader's external_id as it is.
+func keyOrExternal(ext string) string {
+	if k := keyOf(ext); k != "" {
+		return k
+	}
+	return ext
+}
+
 // Remember tells the sink what a pending upload's workout is, so Confirm
 // can fix its sport, gear and feed visibility when it resolves. Put does
 // this itself; a process that resumes uploads pending from an earlier run
@@ -475,7 +484,7 @@ func toActivity(a api.SummaryActivity) sink.Activity {
 	return sink.Activity{
 		ID: api.FormatID(a.ID), Start: a.StartDate.UTC(),
 		Elapsed: time.Duration(a.ElapsedTime) * time.Second, Moving: time.Duration(a.MovingTime) * time.Second,
-		Distance: a.Distance, SportType: string(a.SportType), ExternalID: a.External(),
+		Distance: a.Distance, SportType: string(a.SportType), ExternalID: keyOrExternal(a.External()),
 		DeviceName: a.DeviceName, UploadID: uploadID(a), Name: a.Name,
 	}
 }
