@@ -1,0 +1,26 @@
+package zeppjson
+
+import (
+	"os"
+	"testing"
+)
+
+// BenchmarkDecodeZeppDetail decodes the 53-minute run fixture (summary and
+// 146 KB detail; 1517 GPS points, 3105 entries per sample stream).
+func BenchmarkDecodeZeppDetail(b *testing.B) {
+	summary, err := os.ReadFile("testdata/run_1698569116_summary.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	detail, err := os.ReadFile("testdata/run_1698569116_detail.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(summary) + len(detail)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(summary, detail); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
