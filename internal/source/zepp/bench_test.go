@@ -1,0 +1,147 @@
+package zepp_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	emu "github.com/bandsync/bandsync/internal/emulator/zepp"
+	"github.com/bandsync/bandsync/internal/source"
+	"github.com/bandsync/bandsync/internal/source/zepp/api"
+)
+
+// benchEnv is an emulator with n generated workouts and a logged-in source;
+// building it is not timed.
+func benchEnv(b testing.TB, n int) (*env, *source.Source) {
+	b.Helper()
+	e := newEnv(b, emu.Options{})
+	e.opts.Logf, e.opts.Warnf = nil, nil
+	if err := e.srv.AddGenerated(testEmail, n, 42); err != nil {
+		b.Fatal(err)
+	}
+	e.login(b)
+	var s source.Source = e.source(b)
+	return e, &s
+}
+
+// BenchmarkList5000 lists a history of 5 000 workouts (25 pages).
+func BenchmarkList5000(b *testing.B) {
+	e, sp := benchEnv(b, 5000)
+	s := *sp
+	e.srv.ResetRequests()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		for _, err := range s.List(context.Background(), time.Time{}, time.Time{}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 5000 {
+			b.Fatalf("listed %d", n)
+		}
+	}
+	b.ReportMetric(float64(e.srv.Requests(""))/float64(b.N), "requests/op")
+}
+
+// BenchmarkFetch1000 fetches 1 000 details, four at a time (the pacer's
+// default concurrency). The emulator generates and encodes each detail on
+// demand, inside the timed loop.
+func BenchmarkFetch1000(b *testing.B) {
+	e, sp := benchEnv(b, 1000)
+	s := *sp
+	var refs []source.Ref
+	for r, err := range s.List(context.Background(), time.Time{}, time.Time{}) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs = append(refs, r)
+	}
+	e.srv.ResetRequests()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		work := make(chan source.Ref)
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range work {
+					if _, err := s.Fetch(context.Background(), r); err != nil {
+						select {
+						case errs <- err:
+						default:
+						}
+					}
+				}
+			}()
+		}
+		for _, r := range refs {
+			work <- r
+		}
+		close(work)
+		wg.Wait()
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+	}
+	b.ReportMetric(float64(e.srv.Requests(api.PathDetail))/float64(b.N), "details/op")
+	b.ReportMetric(float64(e.srv.Requests(""))/float64(b.N), "requests/op")
+}
+
+// liveHeapDuringList lists n workouts and returns the largest growth of the
+// live heap (after a GC) over the heap before listing, sampled every 250
+// workouts.
+func liveHeapDuringList(t *testing.T, n int) (growth uint64, listed int) {
+	e, sp := benchEnv(t, n)
+	s := *sp
+	_ = e
+	live := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	base := live()
+	for _, err := range s.List(context.Background(), time.Time{}, time.Time{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed++
+		if listed%250 == 0 {
+			if h := live(); h > base && h-base > growth {
+				growth = h - base
+			}
+		}
+	}
+	return growth, listed
+}
+
+// TestListMemoryDoesNotGrow: listing streams, so the memory the client
+// holds while listing 5 000 workouts is about what it holds for 1 000.
+func TestListMemoryDoesNotGrow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 6 000 workouts")
+	}
+	g1, n1 := liveHeapDuringList(t, 1000)
+	g5, n5 := liveHeapDuringList(t, 5000)
+	t.Logf("live heap growth while listing: %d workouts %d KiB, %d workouts %d KiB", n1, g1>>10, n5, g5>>10)
+	if n1 != 1000 || n5 != 5000 {
+		t.Fatalf("listed %d and %d", n1, n5)
+	}
+	const slack = 2 << 20
+	if g5 > g1+slack {
+		t.Errorf("listing 5 000 holds %d KiB more than listing 1 000 (%d KiB): memory grows with the history", (g5-g1)>>10, g1>>10)
+	}
+	if g5 > 8<<20 {
+		t.Errorf("listing holds %d KiB", g5>>10)
+	}
+}
