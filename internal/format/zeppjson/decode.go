@@ -347,6 +347,9 @@ func buildSamples(w *workout.Workout, d *detail) time.Time {
 	// Pass 2: fill in the readings. Within a stream a later entry at the
 	// same second wins, as in Sample.Merge.
 	for _, p := range d.gps {
+		if !p.fix && !p.hasAlt {
+			continue
+		}
 		s := &samples[idx[p.off]-1]
 		if p.fix {
 			s.SetPosition(float64(p.lat)/1e8, float64(p.lon)/1e8)

@@ -292,10 +292,11 @@ func (d *detail) parseGPS(times, ll, alts []byte) error {
 			continue
 		}
 		var dlon int64
-		if err == nil && !empty && c.term == ',' {
+		pair := err == nil && !empty && c.term == ','
+		if pair {
 			dlon, empty, err = c.int()
 		}
-		if err != nil || empty || !endOfEntry(&c) {
+		if !pair || err != nil || empty || !endOfEntry(&c) {
 			return fieldErr("longitude_latitude", i, "want integer \"lat,lon\", got %q", c.entryAt(start))
 		}
 		if k < len(d.gps) && d.routeCut < 0 {
