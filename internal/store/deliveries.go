@@ -512,7 +512,7 @@ func (s *Store) Counts(ctx context.Context) (map[string]SinkCounts, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				sink, state           string
+				sink, state          string
 				n, retrying, changed int
 			)
 			if err := rows.Scan(&sink, &state, &n, &retrying, &changed); err != nil {

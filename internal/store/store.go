@@ -111,8 +111,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	}
 	s := newStore(dir, opts)
 	s.lock = lock
-	// WAL lets readers work while the writer writes and makes a commit one
-	// append. synchronous=NORMAL keeps every commit atomic and survives any
+	// synchronous=NORMAL keeps every commit atomic and survives any
 	// crash of the process; after a power cut or kernel crash it may lose
 	// the last commits, which reconciling with the sink repairs, except for
 	// the one write that must be on disk before anything irreversible
@@ -121,7 +120,6 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	dsn := s.dsn(url.Values{
 		"_pragma": {
 			fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
-			"journal_mode(WAL)",
 			"synchronous(NORMAL)",
 			"foreign_keys(1)",
 		},
@@ -209,8 +207,25 @@ func (s *Store) Close() error {
 	return err
 }
 
-// setUp checks the file is a sound bandsync database and migrates it.
+// setUp checks the file is a sound bandsync database, switches it to WAL
+// and migrates it. Nothing is written before the checks pass, so a
+// stranger's or a damaged file is left as it was.
 func (s *Store) setUp(ctx context.Context) error {
+	if err := s.checkSound(ctx); err != nil {
+		return err
+	}
+	// WAL lets readers work while the writer writes and makes a commit one
+	// append. The mode is kept in the file, so readers inherit it.
+	if _, err := s.db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		return s.explain(fmt.Errorf("open %s: %w", s.path, err))
+	}
+	return s.migrate(ctx)
+}
+
+// checkSound refuses a file that is not a bandsync database or is damaged.
+// quick_check reads every page (milliseconds for a ledger of thousands of
+// workouts), so damage is reported at Open, not halfway through a sync.
+func (s *Store) checkSound(ctx context.Context) error {
 	if err := s.checkOurs(ctx); err != nil {
 		return err
 	}
@@ -221,7 +236,7 @@ func (s *Store) setUp(ctx context.Context) error {
 	if res != "ok" {
 		return corruptError(s.path, errors.New(res))
 	}
-	return s.migrate(ctx)
+	return nil
 }
 
 // checkOurs refuses an SQLite database that some other program made, so
@@ -280,7 +295,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // checkVersion makes sure a read-only store has the schema this code reads.
 func (s *Store) checkVersion(ctx context.Context) error {
-	if err := s.checkOurs(ctx); err != nil {
+	if err := s.checkSound(ctx); err != nil {
 		return err
 	}
 	p, err := s.provider()
