@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -82,6 +83,7 @@ func newFakeProvider(t *testing.T, ev *events) *fakeProvider {
 	mux.HandleFunc("POST /oauth/token", p.token)
 	mux.HandleFunc("POST /oauth/deauthorize", p.deauthorize)
 	mux.HandleFunc("GET /api/v3/athlete", p.athlete)
+	mux.HandleFunc("POST /api/v3/uploads", p.athlete) // same check; tests replay bodies
 	p.srv = httptest.NewServer(mux)
 	t.Cleanup(p.srv.Close)
 	return p
@@ -235,6 +237,15 @@ func (p *fakeProvider) revokeLocked() {
 	p.refresh = ""
 }
 
+// expireAccess ends every access token now, unknown to clients.
+func (p *fakeProvider) expireAccess() {
+	p.mu.Lock()
+	for k := range p.access {
+		p.access[k] = time.Now().Add(-time.Second)
+	}
+	p.mu.Unlock()
+}
+
 func (p *fakeProvider) revoke() {
 	p.mu.Lock()
 	p.revokeLocked()
@@ -244,6 +255,10 @@ func (p *fakeProvider) revoke() {
 func (p *fakeProvider) athlete(w http.ResponseWriter, r *http.Request) {
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	p.ev.add("api:" + tok)
+	if r.Method == http.MethodPost {
+		b, _ := io.ReadAll(r.Body)
+		p.ev.add("body:" + string(b))
+	}
 	p.mu.Lock()
 	exp, ok := p.access[tok]
 	p.mu.Unlock()

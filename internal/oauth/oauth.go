@@ -251,7 +251,9 @@ func tokenError(op string, err error, hint string, secrets ...string) error {
 		// chain so context cancellation and timeouts stay recognisable.
 		return &scrubbed{msg: scrub(op+": "+err.Error(), secrets), err: err}
 	}
-	te := &TokenError{Op: op, Code: safeText(re.ErrorCode)}
+	// Scrub before safeText too: it drops characters and truncates, which
+	// could join a secret's pieces or leave a prefix of one.
+	te := &TokenError{Op: op, Code: safeText(scrub(re.ErrorCode, secrets))}
 	if re.Response != nil {
 		te.Status = re.Response.StatusCode
 	}
@@ -259,7 +261,7 @@ func tokenError(op string, err error, hint string, secrets ...string) error {
 		var f stravaFault
 		if json.Unmarshal(re.Body, &f) == nil && len(f.Errors) > 0 {
 			e := f.Errors[0]
-			te.Code = safeText(strings.TrimSpace(e.Resource + " " + e.Field + " " + e.Code))
+			te.Code = safeText(scrub(strings.TrimSpace(e.Resource+" "+e.Field+" "+e.Code), secrets))
 		}
 	}
 	te.Code = scrub(te.Code, secrets)

@@ -90,6 +90,9 @@ type TokenSource struct {
 	mu      sync.Mutex
 	tok     *Token // last token known to be saved
 	pending *Token // refreshed but not yet saved: never handed out
+	// rejected is an access token the provider refused (401) before its
+	// expiry: it is refreshed however long it claims to live.
+	rejected string
 }
 
 // NewTokenSource returns a TokenSource for the grant stored under
@@ -111,7 +114,16 @@ func NewTokenSource(cfg Config, store tokenstore.Store, opts TokenSourceOptions)
 // fresh reports whether t can be handed out without refreshing: it lives
 // longer than the refresh margin.
 func (s *TokenSource) fresh(t *Token) bool {
-	return t != nil && t.AccessToken != "" && (t.Expiry.IsZero() || s.now().Add(s.early).Before(t.Expiry))
+	return t != nil && t.AccessToken != "" && t.AccessToken != s.rejected &&
+		(t.Expiry.IsZero() || s.now().Add(s.early).Before(t.Expiry))
+}
+
+// reject marks accessToken as refused by the provider, so the next Token
+// call refreshes instead of handing it out again.
+func (s *TokenSource) reject(accessToken string) {
+	s.mu.Lock()
+	s.rejected = accessToken
+	s.mu.Unlock()
 }
 
 // usable reports whether a token just obtained from the provider can be
@@ -183,7 +195,7 @@ func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 		nt.RefreshToken = old.RefreshToken
 	}
 	nt.Scope, nt.AthleteID, nt.AthleteName = old.Scope, old.AthleteID, old.AthleteName
-	s.pending = nt
+	s.pending, s.rejected = nt, ""
 	if err := s.savePending(ctx); err != nil {
 		return nil, err
 	}
@@ -222,18 +234,53 @@ type Transport struct {
 	Base   http.RoundTripper
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. When the provider answers 401 to
+// an access token that had not expired by our clock (revoked, or expired
+// early on the provider's side), it refreshes once and, if the request's
+// body can be replayed, sends it again; a grant the refresh is refused for
+// becomes the ReAuth error instead of the 401. A 401 is never the result
+// of acting on the request, so sending it again is safe, uploads included.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.Source.Token(req.Context())
+	ctx := req.Context()
+	tok, err := t.Source.Token(ctx)
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, err
 	}
-	r := req.Clone(req.Context())
+	r := req.Clone(ctx)
 	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := t.Base.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	t.Source.reject(tok.AccessToken)
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return resp, nil // cannot replay; the next request refreshes
+	}
+	tok2, err := t.Source.Token(ctx)
+	if err != nil {
+		drain(resp)
+		return nil, err
+	}
+	if tok2.AccessToken == tok.AccessToken {
+		return resp, nil
+	}
+	drain(resp)
+	r = req.Clone(ctx)
+	if req.GetBody != nil {
+		if r.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	r.Header.Set("Authorization", "Bearer "+tok2.AccessToken)
 	return t.Base.RoundTrip(r)
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 // Logout revokes the grant at the provider (when it has a deauthorize

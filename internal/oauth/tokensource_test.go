@@ -345,3 +345,46 @@ func TestLogoutKeepsTokenWhenProviderUnreachable(t *testing.T) {
 		t.Errorf("token dropped after a failed deauthorize: %v", err)
 	}
 }
+
+// The provider refuses an access token our clock still deems valid: the
+// transport refreshes once and replays the request, body included.
+func TestRejectedTokenRefreshedAndReplayed(t *testing.T) {
+	ev := &events{}
+	p := newFakeProvider(t, ev)
+	store := &recStore{FileStore: tokenstore.FileStore{Dir: t.TempDir()}, ev: ev}
+	authorized(t, p, store)
+	c := oauth.NewTokenSource(config(p), store, oauth.TokenSourceOptions{}).Client(nil)
+	p.expireAccess()
+	resp, err := c.Post(p.srv.URL+"/api/v3/uploads", "text/plain", strings.NewReader("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d after a transparent refresh", resp.StatusCode)
+	}
+	bodies := 0
+	for _, e := range ev.list() {
+		if e == "body:payload" {
+			bodies++
+		}
+	}
+	if _, refreshes := p.counts(); refreshes != 1 || bodies != 2 {
+		t.Errorf("%d refreshes, body sent %d times; want 1 and 2", refreshes, bodies)
+	}
+}
+
+// Revoked while the access token still looked valid: the API's 401
+// becomes the re-auth error rather than a bare 401.
+func TestRevokedWhileValid(t *testing.T) {
+	ev := &events{}
+	p := newFakeProvider(t, ev)
+	store := &recStore{FileStore: tokenstore.FileStore{Dir: t.TempDir()}, ev: ev}
+	authorized(t, p, store)
+	c := oauth.NewTokenSource(config(p), store, oauth.TokenSourceOptions{}).Client(nil)
+	p.revoke()
+	_, err := callAPI(t, c, p.srv.URL)
+	if errclass.ClassOf(err) != errclass.ReAuth || errclass.HintOf(err) != "run bandsync auth strava" {
+		t.Fatalf("err = %v", err)
+	}
+}
