@@ -179,8 +179,15 @@ func (r inspection) print(out io.Writer) error {
 	if r.PaceSPerKm > 0 {
 		row("Pace", "%s /km over moving time", clock(r.PaceSPerKm))
 	}
-	if r.AvgHR > 0 || r.MaxHR > 0 {
-		row("Heart rate", "avg %d, max %d bpm", r.AvgHR, r.MaxHR)
+	var hr []string
+	if r.AvgHR > 0 {
+		hr = append(hr, fmt.Sprintf("avg %d", r.AvgHR))
+	}
+	if r.MaxHR > 0 {
+		hr = append(hr, fmt.Sprintf("max %d", r.MaxHR))
+	}
+	if len(hr) > 0 {
+		row("Heart rate", "%s bpm", strings.Join(hr, ", "))
 	}
 	if r.Calories > 0 {
 		row("Calories", "%.0f kcal", r.Calories)
