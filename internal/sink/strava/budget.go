@@ -138,10 +138,16 @@ func (b *Budget) Refused(h http.Header, sent time.Time) time.Time {
 	defer b.mu.Unlock()
 	now := b.now()
 	o, r := b.used.overall, b.used.read
-	if o.Day >= b.limit.overall.Day || r.Day >= b.limit.read.Day {
-		b.used.overall.Day = max(o.Day, b.limit.overall.Day)
+	switch {
+	case o.Day >= b.limit.overall.Day:
 		return api.NextDay(now)
+	case r.Day >= b.limit.read.Day:
+		return api.NextDay(now) // uploads may go on; reads wait for midnight
+	case r.Quarter >= b.limit.read.Quarter:
+		return api.NextQuarter(now)
 	}
+	// The headers do not show which count broke: hold everything until
+	// the quarter ends.
 	b.used.overall.Quarter = max(o.Quarter, b.limit.overall.Quarter)
 	return api.NextQuarter(now)
 }

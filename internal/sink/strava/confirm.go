@@ -116,11 +116,12 @@ func stops(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || c == errclass.RateLimited || c == errclass.ReAuth
 }
 
-// resolved forgets an upload this process posted.
+// resolved forgets an upload this process posted, or lost the answer to.
 func (s *Sink) resolved(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.posted, key)
+	delete(s.unknown, key)
 }
 
 // listPending lists from the oldest pending start and returns the activity

@@ -149,6 +149,7 @@ type Sink struct {
 	intents map[string]intent             // key → what the activity should look like
 	posted  map[string]posted             // key → upload accepted by this process
 	unknown map[string]bool               // key → upload whose answer was lost
+	putting map[string]bool               // key → Put in progress
 	fixes   map[int64]fixup               // fix-ups refused by the rate limit, to retry
 	polled  time.Time                     // last GET /uploads/{id}
 
@@ -219,7 +220,7 @@ func New(opt Options) (*Sink, error) {
 		opt: opt, base: strings.TrimRight(base, "/") + "/api/v3", client: opt.HTTPClient,
 		pacer: opt.Pacer, budget: opt.Budget, clock: opt.Clock,
 		known: map[int64]api.SummaryActivity{}, intents: map[string]intent{},
-		posted: map[string]posted{}, unknown: map[string]bool{}, fixes: map[int64]fixup{},
+		posted: map[string]posted{}, unknown: map[string]bool{}, putting: map[string]bool{}, fixes: map[int64]fixup{},
 	}, nil
 }
 
@@ -290,9 +291,19 @@ func (s *Sink) Put(ctx context.Context, w *workout.Workout, key string) (sink.Re
 	}
 	s.Remember(key, w)
 	s.mu.Lock()
+	if s.putting[key] {
+		s.mu.Unlock()
+		return sink.Result{}, errclass.Retry(fmt.Errorf("strava: put %s: another upload of it is in progress", key), time.Second)
+	}
+	s.putting[key] = true
 	p, wasPosted := s.posted[key]
 	lost := s.unknown[key]
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.putting, key)
+		s.mu.Unlock()
+	}()
 	if wasPosted {
 		return sink.Result{Outcome: sink.Accepted, UploadID: p.uploadID}, nil
 	}

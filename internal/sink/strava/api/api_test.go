@@ -46,7 +46,7 @@ func FuzzParseDuplicate(f *testing.F) {
 		if id < 0 {
 			t.Fatalf("negative id %d", id)
 		}
-		if ok != strings.Contains(strings.ToLower(s), "duplicate of") {
+		if ok != strings.Contains(asciiLower(s), "duplicate of") {
 			t.Fatalf("ok=%v for %q", ok, s)
 		}
 		if id > 0 && !strings.Contains(s, FormatID(id)) {
@@ -146,4 +146,23 @@ func TestFaultError(t *testing.T) {
 	if !f.Has("Athlete", "access_token") || f.Has("Upload", "data") {
 		t.Error("Has")
 	}
+}
+
+func BenchmarkParseDuplicate(b *testing.B) {
+	msg := strings.Repeat("x", 4096) + "a.fit duplicate of <a href='/activities/18260018524' target='_blank'>Morning Ride</a>"
+	for b.Loop() {
+		if _, ok := ParseDuplicate(msg); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

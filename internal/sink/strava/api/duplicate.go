@@ -1,7 +1,5 @@
 package api
 
-import "strings"
-
 // duplicateMarker is the text Strava puts in a duplicate upload's error, in
 // both forms seen (strava-api.md §2.4):
 //
@@ -48,13 +46,25 @@ func ParseDuplicate(msg string) (activityID int64, ok bool) {
 	return id, true
 }
 
-// indexFold is strings.Index, ignoring ASCII case.
+// indexFold is strings.Index ignoring ASCII case; sub must be lower case.
+// Strava's error text is ASCII, and this stays linear on long HTML bodies.
 func indexFold(s, sub string) int {
 	n := len(sub)
 	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
+		j := 0
+		for j < n && lowerASCII(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == n {
 			return i
 		}
 	}
 	return -1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
