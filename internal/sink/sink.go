@@ -115,3 +115,19 @@ type Confirmation struct {
 type Confirmer interface {
 	Confirm(ctx context.Context, pending []Pending) ([]Confirmation, error)
 }
+
+// Prefetcher is implemented by sinks that can list a whole time window
+// once, so that the Puts of a backfill over that window need no listing of
+// their own (Strava: one request per 200 activities instead of one per
+// upload).
+type Prefetcher interface {
+	Prefetch(ctx context.Context, win Window) error
+}
+
+// Rememberer is implemented by sinks whose Confirm finishes an upload's
+// work (Strava fixes the sport type and feed visibility once an activity
+// exists). A process that resumes uploads begun by an earlier one tells the
+// sink what each was, as far as the workout's start and sport go.
+type Rememberer interface {
+	Remember(key string, w *workout.Workout)
+}
