@@ -16,15 +16,20 @@
 // together or not at all. GPX needs positions, so a workout without GPS gets
 // only its other formats.
 //
-// List decodes the files whose name puts them near the window and keeps
-// what it read in memory, keyed by path, size and modification time, so
-// only new or changed files are decoded again. One process should write an
-// archive at a time (the syncer's lock sees to that).
+// List decodes the files whose name puts them near the window. What it
+// read is kept, keyed by path, size and modification time, in memory and in
+// DIR/.bandsync-index.json, so only new or changed files are decoded again,
+// also by the next process: decoding costs 1 to 4 ms per workout file
+// (3 to 4 s for a five-year archive of 1 000 workouts), against 13 ms for
+// the same List from the index (BenchmarkList). The index is only a cache: deleting
+// it costs one slow List, and a stale entry is never used. One process
+// should write an archive at a time (the syncer's lock sees to that).
 package archive
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +50,7 @@ import (
 	"github.com/bandsync/bandsync/internal/format/gpx"
 	"github.com/bandsync/bandsync/internal/format/tcx"
 	"github.com/bandsync/bandsync/internal/sink"
+	"github.com/bandsync/bandsync/internal/tokenstore"
 	"github.com/bandsync/bandsync/internal/workout"
 )
 
@@ -116,8 +122,10 @@ type Options struct {
 type Archive struct {
 	opt Options
 
-	mu    sync.Mutex // serialises Put, guards cache
-	cache map[string]cached
+	mu      sync.Mutex // serialises Put, guards cache
+	cache   map[string]cached
+	indexed bool // cache loaded from the index file
+	dirty   bool // cache differs from the index file
 
 	// wrap, when set, wraps each file writer (tests inject failures).
 	wrap func(io.Writer) io.Writer
@@ -125,11 +133,28 @@ type Archive struct {
 
 var _ sink.Sink = (*Archive)(nil)
 
+// cached is what List read from one file; it is also an index entry.
 type cached struct {
-	size  int64
-	mtime time.Time
-	act   sink.Activity
-	ok    bool // false: the file did not decode
+	Size     int64         `json:"size"`
+	MTime    time.Time     `json:"mtime"`
+	OK       bool          `json:"ok"` // false: the file did not decode
+	Start    time.Time     `json:"start"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
+	Moving   time.Duration `json:"moving_ns"`
+	Distance float64       `json:"distance_m"`
+	Device   string        `json:"device,omitempty"`
+	Name     string        `json:"name,omitempty"`
+}
+
+// indexName is the index file in the archive folder; the leading dot keeps
+// it out of file managers' default view and out of scans.
+const indexName = ".bandsync-index.json"
+
+const indexVersion = 1
+
+type index struct {
+	Version int               `json:"version"`
+	Files   map[string]cached `json:"files"`
 }
 
 // New returns the archive in opt.Dir.
@@ -432,6 +457,8 @@ func (a *Archive) List(ctx context.Context, win sink.Window) ([]sink.Activity, e
 	if err != nil {
 		return nil, err
 	}
+	a.loadIndex()
+	defer a.saveIndex(groups)
 	var out []sink.Activity
 	for key, files := range groups {
 		if err := ctx.Err(); err != nil {
@@ -470,24 +497,72 @@ func (a *Archive) activity(f file) (sink.Activity, bool) {
 	if err != nil {
 		return sink.Activity{}, false
 	}
-	if c, ok := a.cache[f.rel]; ok && c.size == fi.Size() && c.mtime.Equal(fi.ModTime()) {
-		return c.act, c.ok
+	c, ok := a.cache[f.rel]
+	if !ok || c.Size != fi.Size() || !c.MTime.Equal(fi.ModTime()) {
+		c = cached{Size: fi.Size(), MTime: fi.ModTime()}
+		if wo, err := decodeFile(p, f.format); err == nil {
+			c.OK = true
+			c.Start, c.Elapsed, c.Moving, c.Distance = wo.Start.UTC(), wo.Elapsed(), wo.Moving(), wo.Distance()
+			c.Device, c.Name = gpx.DeviceName(wo.Device), wo.Name
+		}
+		a.cache[f.rel] = c
+		a.dirty = true
 	}
-	c := cached{size: fi.Size(), mtime: fi.ModTime()}
-	if wo, err := decodeFile(p, f.format); err == nil {
-		c.ok = true
-		c.act = sink.Activity{
-			Start:      wo.Start.UTC(),
-			Elapsed:    wo.Elapsed(),
-			Moving:     wo.Moving(),
-			Distance:   wo.Distance(),
-			SportType:  f.sport,
-			DeviceName: gpx.DeviceName(wo.Device),
-			Name:       wo.Name,
+	return sink.Activity{
+		Start: c.Start.UTC(), Elapsed: c.Elapsed, Moving: c.Moving, Distance: c.Distance,
+		SportType: f.sport, DeviceName: c.Device, Name: c.Name,
+	}, c.OK
+}
+
+// loadIndex fills the cache from the index file once. A missing or
+// unreadable index is an empty one.
+func (a *Archive) loadIndex() {
+	if a.indexed {
+		return
+	}
+	a.indexed = true
+	b, err := os.ReadFile(filepath.Join(a.opt.Dir, indexName))
+	if err != nil {
+		return
+	}
+	var ix index
+	if json.Unmarshal(b, &ix) != nil || ix.Version != indexVersion {
+		return
+	}
+	for rel, c := range ix.Files {
+		if _, ok := a.cache[rel]; !ok {
+			a.cache[rel] = c
 		}
 	}
-	a.cache[f.rel] = c
-	return c.act, c.ok
+}
+
+// saveIndex writes the cache, minus files no longer in the archive, when
+// List decoded something. Failing to write it only costs time later.
+func (a *Archive) saveIndex(groups map[string][]file) {
+	if !a.dirty {
+		return
+	}
+	present := map[string]bool{}
+	for _, files := range groups {
+		for _, f := range files {
+			present[f.rel] = true
+		}
+	}
+	ix := index{Version: indexVersion, Files: map[string]cached{}}
+	for rel, c := range a.cache {
+		if present[rel] {
+			ix.Files[rel] = c
+		} else {
+			delete(a.cache, rel)
+		}
+	}
+	b, err := json.Marshal(ix)
+	if err != nil {
+		return
+	}
+	if tokenstore.WriteFileAtomic(filepath.Join(a.opt.Dir, indexName), b, 0o644) == nil {
+		a.dirty = false
+	}
 }
 
 func decodeFile(p string, f Format) (*workout.Workout, error) {

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -322,8 +323,16 @@ func BenchmarkList(b *testing.B) {
 		win := sink.Window{After: start.Add(400 * 24 * time.Hour), Before: start.Add(430 * 24 * time.Hour)}
 		b.Run(fmt.Sprintf("files=%d/cold-all", n), func(b *testing.B) {
 			for b.Loop() {
-				a.cache = map[string]cached{}
+				a.cache, a.indexed = map[string]cached{}, true // decode everything
 				if _, err := a.List(b.Context(), sink.Window{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("files=%d/new-process-all", n), func(b *testing.B) {
+			for b.Loop() {
+				fresh, _ := New(Options{Dir: a.Dir()}) // reads the index
+				if _, err := fresh.List(b.Context(), sink.Window{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -337,7 +346,7 @@ func BenchmarkList(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("files=%d/cold-month", n), func(b *testing.B) {
 			for b.Loop() {
-				a.cache = map[string]cached{}
+				a.cache, a.indexed = map[string]cached{}, true
 				if _, err := a.List(b.Context(), win); err != nil {
 					b.Fatal(err)
 				}
@@ -351,5 +360,64 @@ func BenchmarkList(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A second process reads the numbers from the index instead of decoding;
+// an entry for a file that changed since, or a broken index, is ignored.
+func TestIndex(t *testing.T) {
+	a := newArchive(t)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "1")
+	res, err := a.Put(t.Context(), w, "zepp-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.List(t.Context(), sink.Window{}); err != nil {
+		t.Fatal(err)
+	}
+	ixPath := filepath.Join(a.Dir(), indexName)
+	b, err := os.ReadFile(ixPath)
+	if err != nil {
+		t.Fatalf("no index after List: %v", err)
+	}
+	var ix index
+	if err := json.Unmarshal(b, &ix); err != nil || len(ix.Files) != 1 {
+		t.Fatalf("index %s: %v", b, err)
+	}
+	// Mark the entry so that using it shows.
+	e := ix.Files[res.ActivityID]
+	e.Distance = 12345
+	ix.Files[res.ActivityID] = e
+	b, _ = json.Marshal(ix)
+	if err := os.WriteFile(ixPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	distance := func() float64 {
+		t.Helper()
+		b, _ := New(Options{Dir: a.Dir()})
+		acts, err := b.List(t.Context(), sink.Window{})
+		if err != nil || len(acts) != 1 {
+			t.Fatalf("List = %v, %v", acts, err)
+		}
+		return acts[0].Distance
+	}
+	if d := distance(); d != 12345 {
+		t.Errorf("a new Archive decoded instead of using the index (distance %.0f)", d)
+	}
+	// The file changes (same size, new mtime): the entry is stale.
+	b, _ = json.Marshal(ix)
+	_ = os.WriteFile(ixPath, b, 0o644)
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(a.Dir(), res.ActivityID), later, later); err != nil {
+		t.Fatal(err)
+	}
+	if d := distance(); d != w.Distance() {
+		t.Errorf("stale index entry used: distance %.0f", d)
+	}
+	if err := os.WriteFile(ixPath, []byte("{broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d := distance(); d != w.Distance() {
+		t.Errorf("broken index: distance %.0f", d)
 	}
 }
