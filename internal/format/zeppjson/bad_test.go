@@ -251,3 +251,13 @@ func TestDeviceModel(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeAbsurdEndTime(t *testing.T) {
+	w, err := Decode([]byte(`{"trackid":1698569116,"end_time":"9000000000000000000","run_time":"-5"}`), detailJSON(t, map[string]any{"speed": "10,1.0;"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Summary.Elapsed != 10*time.Second || w.Summary.Moving != 0 || !hasNote(w, "end_time is") {
+		t.Errorf("summary %+v, notes %q", w.Summary, w.Notes)
+	}
+}

@@ -114,8 +114,11 @@ func applySummary(w *workout.Workout, s *Summary) {
 		}
 	}
 	t := &w.Summary
-	if s.EndTime > s.TrackID {
-		t.Elapsed = time.Duration(s.EndTime-s.TrackID) * time.Second
+	switch span := s.EndTime - s.TrackID; {
+	case span > maxOffset:
+		w.Notes = append(w.Notes, fmt.Sprintf("end_time is %d s after the start, beyond the %v limit; elapsed time taken from the streams", span, MaxDuration))
+	case span > 0:
+		t.Elapsed = time.Duration(span) * time.Second
 	}
 	t.Moving = positiveSeconds(float64(s.RunTime))
 	t.Distance = positive(s.Distance)
