@@ -253,7 +253,7 @@ func TestDeviceModel(t *testing.T) {
 }
 
 func TestDecodeAbsurdEndTime(t *testing.T) {
-	w, err := Decode([]byte(`{"trackid":1698569116,"end_time":"9000000000000000000","run_time":"-5"}`), detailJSON(t, map[string]any{"speed": "10,1.0;"}))
+	w, err := Decode([]byte(`{"trackid":1698569116,"end_time":"900000000000000000","run_time":"-5"}`), detailJSON(t, map[string]any{"speed": "10,1.0;"}))
 	if err != nil {
 		t.Fatal(err)
 	}
