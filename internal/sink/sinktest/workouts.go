@@ -15,7 +15,7 @@ type Kind string
 // and an indoor distance without GPS.
 const (
 	KindRun       Kind = "run"
-	KindPausedRun Kind = "paused-walk"
+	KindPausedWalk Kind = "paused-walk"
 	KindPoolSwim  Kind = "pool-swim"
 	KindStrength  Kind = "strength"
 	KindTreadmill Kind = "treadmill"
@@ -23,7 +23,7 @@ const (
 
 // Kinds lists every Kind.
 func Kinds() []Kind {
-	return []Kind{KindRun, KindPausedRun, KindPoolSwim, KindStrength, KindTreadmill}
+	return []Kind{KindRun, KindPausedWalk, KindPoolSwim, KindStrength, KindTreadmill}
 }
 
 // metresPerDegree is one degree of latitude, close enough for a test track.
@@ -45,7 +45,7 @@ func Workout(kind Kind, start time.Time, id string) *workout.Workout {
 	case KindRun:
 		w.Sport = workout.SportRun
 		track(w, 15*time.Minute, 3.0, true, nil)
-	case KindPausedRun:
+	case KindPausedWalk:
 		w.Sport = workout.SportWalk
 		w.Pauses = []workout.Interval{
 			{Start: start.Add(8 * time.Minute), End: start.Add(11 * time.Minute)},
