@@ -14,11 +14,11 @@ type Kind string
 // pauses (moving ≠ elapsed), pool lengths without GPS, no distance at all,
 // and an indoor distance without GPS.
 const (
-	KindRun       Kind = "run"
+	KindRun        Kind = "run"
 	KindPausedWalk Kind = "paused-walk"
-	KindPoolSwim  Kind = "pool-swim"
-	KindStrength  Kind = "strength"
-	KindTreadmill Kind = "treadmill"
+	KindPoolSwim   Kind = "pool-swim"
+	KindStrength   Kind = "strength"
+	KindTreadmill  Kind = "treadmill"
 )
 
 // Kinds lists every Kind.
