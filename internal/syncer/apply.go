@@ -1,0 +1,340 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bandsync/bandsync/internal/errclass"
+	"github.com/bandsync/bandsync/internal/progress"
+	"github.com/bandsync/bandsync/internal/sink"
+	"github.com/bandsync/bandsync/internal/store"
+	"github.com/bandsync/bandsync/internal/workout"
+)
+
+// apply sends the planned workouts in batches, confirming accepted uploads
+// in bulk after each batch, and waits a little at the end for the last ones.
+func (s *Syncer) apply(ctx context.Context, rep *Report, jobs []job) error {
+	tr := s.opt.Tracker
+	if len(jobs) == 0 {
+		return s.finish(ctx, rep)
+	}
+	s.prefetch(ctx, jobs)
+	tr.Start(progress.Uploading, len(jobs))
+	defer tr.End(progress.Uploading)
+	for start := 0; start < len(jobs); start += s.opt.Batch {
+		end := min(start+s.opt.Batch, len(jobs))
+		if err := s.applyBatch(ctx, rep, jobs[start:end]); err != nil {
+			s.countLeft(rep, jobs[end:])
+			return err
+		}
+		if s.allLimited(rep) && !s.opt.Wait {
+			s.countLeft(rep, jobs[end:])
+			break
+		}
+		if end < len(jobs) {
+			if err := s.reconcileAll(ctx, rep, false); err != nil {
+				s.countLeft(rep, jobs[end:])
+				return err
+			}
+		}
+	}
+	return s.finish(ctx, rep)
+}
+
+// finish confirms what is still processing, waiting up to ConfirmWait.
+func (s *Syncer) finish(ctx context.Context, rep *Report) error {
+	deadline := s.opt.Now().Add(s.opt.ConfirmWait)
+	for {
+		processing := 0
+		for _, sk := range s.sinks {
+			if rep.LimitedSink == sk.Name() && !s.opt.Wait {
+				continue
+			}
+			n, err := s.reconcile(ctx, rep, sk)
+			if err != nil {
+				if stopErr(err) {
+					return err
+				}
+				s.opt.Tracker.Warn(fmt.Sprintf("confirming uploads to %s: %v (the next run confirms them)", sk.Name(), err))
+				continue
+			}
+			processing += n
+		}
+		if processing == 0 || !s.opt.Now().Before(deadline) {
+			return nil
+		}
+		if err := s.opt.Sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// prefetch lets sinks that can list a window once do so for the whole plan.
+func (s *Syncer) prefetch(ctx context.Context, jobs []job) {
+	lo, hi := jobs[0].rec.Start, jobs[len(jobs)-1].rec.Start
+	for _, sk := range s.sinks {
+		p, ok := sk.(sink.Prefetcher)
+		if !ok {
+			continue
+		}
+		win := sink.Window{After: lo.Add(-24 * time.Hour), Before: hi.Add(24 * time.Hour)}
+		if err := p.Prefetch(ctx, win); err != nil {
+			// Put lists around each workout itself when this fails.
+			s.opt.Tracker.Warn(fmt.Sprintf("listing what %s already holds: %v", sk.Name(), err))
+		}
+	}
+}
+
+// applyBatch runs one batch through the workers.
+func (s *Syncer) applyBatch(ctx context.Context, rep *Report, jobs []job) error {
+	lr := &lockedReport{rep: rep}
+	work := make(chan job)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var stop error
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range s.opt.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				if err := s.applyJob(runCtx, lr, j); err != nil {
+					once.Do(func() { stop = err; cancel() })
+				}
+			}
+		}()
+	}
+	sent := 0
+feed:
+	for _, j := range jobs {
+		select {
+		case work <- j:
+			sent++
+		case <-runCtx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	s.countLeft(rep, jobs[sent:])
+	if stop != nil {
+		return stop
+	}
+	return ctx.Err()
+}
+
+// applyJob fetches one workout and sends it to every sink it is due on.
+func (s *Syncer) applyJob(ctx context.Context, lr *lockedReport, j job) error {
+	tr := s.opt.Tracker
+	lbl := label(j.rec)
+	// Sinks stopped by a limit in this run are left for later.
+	var sinks []sink.Sink
+	for _, sk := range s.sinks {
+		if _, due := j.dues[sk.Name()]; !due {
+			continue
+		}
+		skip := false
+		lr.do(func(r *Report) {
+			if r.LimitedSink == sk.Name() && !s.opt.Wait {
+				r.sink(sk.Name()).Left++
+				skip = true
+			}
+		})
+		if !skip {
+			sinks = append(sinks, sk)
+		}
+	}
+	if len(sinks) == 0 {
+		tr.Done(progress.Uploading, lbl, "left for later (rate limit)")
+		return nil
+	}
+	w, err := s.src.Fetch(ctx, sourceRef(j.rec))
+	if err != nil {
+		if stopErr(err) || ctx.Err() != nil {
+			return err
+		}
+		for _, sk := range sinks {
+			if err := s.fetchFailed(ctx, lr, j, sk.Name(), err); err != nil {
+				return err
+			}
+		}
+		tr.Done(progress.Uploading, lbl, "failed: "+err.Error())
+		return nil
+	}
+	var outcomes []string
+	for _, sk := range sinks {
+		out, err := s.put(ctx, lr, j, sk, w)
+		if err != nil {
+			return err
+		}
+		outcomes = append(outcomes, out)
+	}
+	tr.Done(progress.Uploading, lbl, joinOutcomes(outcomes))
+	return nil
+}
+
+func joinOutcomes(o []string) string {
+	out := ""
+	for i, s := range o {
+		if i > 0 {
+			out += "; "
+		}
+		out += s
+	}
+	return out
+}
+
+// fetchFailed records a workout the source could not give.
+func (s *Syncer) fetchFailed(ctx context.Context, lr *lockedReport, j job, sinkName string, ferr error) error {
+	wid := j.rec.ID
+	var err error
+	switch errclass.ClassOf(ferr) {
+	case errclass.NotFound:
+		err = s.led.MarkSkipped(ctx, wid, sinkName, "deleted at "+s.src.Name()+" after it was listed")
+		lr.do(func(r *Report) { r.sink(sinkName).Skipped++ })
+		return ledgerErr(err)
+	case errclass.Retryable:
+		next := s.opt.Now().Add(backoff(j.dues[sinkName].Attempts))
+		err = s.led.MarkFailed(ctx, wid, sinkName, errclass.Retryable, "fetch from "+s.src.Name()+": "+ferr.Error(), next)
+	default:
+		err = s.led.MarkFailed(ctx, wid, sinkName, errclass.Permanent, "fetch from "+s.src.Name()+": "+ferr.Error(), time.Time{})
+	}
+	lr.do(func(r *Report) {
+		sr := r.sink(sinkName)
+		sr.Failed++
+		sr.Failures = append(sr.Failures, label(j.rec)+": "+ferr.Error())
+	})
+	return ledgerErr(err)
+}
+
+// backoff is the wait before retrying a delivery after attempts failures:
+// 5 minutes, doubling, at most a day.
+func backoff(attempts int) time.Duration {
+	d := 5 * time.Minute
+	for range attempts {
+		d *= 2
+		if d >= 24*time.Hour {
+			return 24 * time.Hour
+		}
+	}
+	return d
+}
+
+// put sends one workout to one sink: the intent is recorded before the
+// send, so that after a crash the upload is reconciled, never repeated
+// blindly.
+func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink, w *workout.Workout) (string, error) {
+	name, wid, key := sk.Name(), j.rec.ID, j.rec.Key()
+	for {
+		if err := s.led.MarkUploading(ctx, wid, name, key, ""); err != nil {
+			return "", ledgerErr(err)
+		}
+		// Once the request may be on its way, let it finish and record its
+		// outcome even if the run is told to stop.
+		putCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.StopGrace)
+		res, err := sk.Put(putCtx, w, key)
+		cancel()
+		out, again, err := s.recordPut(ctx, lr, j, name, res, err)
+		if !again || err != nil {
+			return out, err
+		}
+	}
+}
+
+// recordPut records a Put's result; again asks for the Put to be repeated
+// after a rate-limit wait.
+func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name string, res sink.Result, perr error) (out string, again bool, err error) {
+	wid := j.rec.ID
+	// A stop must not lose the outcome: record with a context that is not
+	// canceled.
+	rctx := context.WithoutCancel(ctx)
+	if perr == nil {
+		switch res.Outcome {
+		case sink.Created:
+			lr.do(func(r *Report) { r.sink(name).Created++ })
+			return "on " + name + " as " + res.ActivityID, false, ledgerErr(s.led.MarkDone(rctx, wid, name, res.ActivityID))
+		case sink.Duplicate:
+			lr.do(func(r *Report) { r.sink(name).Duplicates++ })
+			return "already on " + name + " (" + res.MatchedBy + ") as " + res.ActivityID, false,
+				ledgerErr(s.led.MarkDuplicate(rctx, wid, name, res.ActivityID, res.MatchedBy))
+		case sink.Accepted:
+			return "sent to " + name, false, ledgerErr(s.led.MarkUploading(rctx, wid, name, j.rec.Key(), res.UploadID))
+		}
+		return "", false, fmt.Errorf("%s: Put answered no outcome", name)
+	}
+	switch errclass.ClassOf(perr) {
+	case errclass.RateLimited:
+		// Nothing was sent: the sink refuses before sending.
+		if err := s.led.MarkUnsent(rctx, wid, name); err != nil {
+			return "", false, ledgerErr(err)
+		}
+		until := errclass.UntilOf(perr)
+		lr.do(func(r *Report) { s.limited(r, name, until) })
+		if !s.opt.Wait {
+			lr.do(func(r *Report) { r.sink(name).Left++ })
+			return "left for later (" + name + "'s rate limit)", false, nil
+		}
+		if err := s.waitOpen(ctx, name, until); err != nil {
+			return "", false, err
+		}
+		return "", true, nil
+	case errclass.ReAuth:
+		if err := s.led.MarkUnsent(rctx, wid, name); err != nil {
+			return "", false, ledgerErr(err)
+		}
+		return "", false, fmt.Errorf("%s: %w", name, perr)
+	case errclass.Permanent, errclass.Usage:
+		lr.do(func(r *Report) {
+			sr := r.sink(name)
+			sr.Failed++
+			sr.Failures = append(sr.Failures, label(j.rec)+": "+perr.Error())
+		})
+		return "failed: " + perr.Error(), false,
+			ledgerErr(s.led.MarkFailed(rctx, wid, name, errclass.Permanent, perr.Error(), time.Time{}))
+	}
+	// Retryable, canceled or unknown: the request may have reached the
+	// sink. The delivery stays uploading and is reconciled before it is
+	// sent again.
+	return "outcome unknown, will check: " + perr.Error(), false, nil
+}
+
+// limited records that sink's rate limit stopped work until until.
+func (s *Syncer) limited(r *Report, sinkName string, until time.Time) {
+	if r.LimitedUntil.IsZero() || until.After(r.LimitedUntil) {
+		r.LimitedUntil = until
+	}
+	r.LimitedSink = sinkName
+}
+
+// waitOpen sleeps until a rate-limit window opens, saying so.
+func (s *Syncer) waitOpen(ctx context.Context, sinkName string, until time.Time) error {
+	d := until.Sub(s.opt.Now())
+	if d <= 0 {
+		d = time.Second
+	}
+	if until.IsZero() {
+		d = time.Minute
+		until = s.opt.Now().Add(d)
+	}
+	_ = s.led.SetMetaTime(context.WithoutCancel(ctx), store.MetaRateLimitOpens(sinkName), until)
+	s.opt.Tracker.Waiting(fmt.Sprintf("waiting for %s's rate-limit window", sinkName), until)
+	return s.opt.Sleep(ctx, d)
+}
+
+// allLimited reports whether the only sink is stopped by a limit, so the
+// rest of the plan cannot go anywhere in this run.
+func (s *Syncer) allLimited(rep *Report) bool {
+	return rep.LimitedSink != "" && len(s.sinks) == 1
+}
+
+// countLeft counts the deliveries of jobs not attempted.
+func (s *Syncer) countLeft(rep *Report, jobs []job) {
+	for _, j := range jobs {
+		for n := range j.dues {
+			rep.sink(n).Left++
+		}
+	}
+}

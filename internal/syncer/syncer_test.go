@@ -1,0 +1,363 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bandsync/bandsync/internal/errclass"
+	"github.com/bandsync/bandsync/internal/sink"
+	"github.com/bandsync/bandsync/internal/store"
+)
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// now is after every fake workout, so the relist window holds none of them.
+var now = base.Add(400 * 24 * time.Hour)
+
+func opts() Options {
+	return Options{Now: func() time.Time { return now }, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+		Batch: 7, ConfirmWait: time.Nanosecond}
+}
+
+// later moves a run's clock a day on, so the full relisting is due.
+func later(o Options) Options {
+	prev := o.Now
+	o.Now = func() time.Time { return prev().Add(25 * time.Hour) }
+	return o
+}
+
+func counts(t *testing.T, st *store.Store, sinkName string) map[store.State]int {
+	t.Helper()
+	c, err := st.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c[sinkName].States
+}
+
+func TestBackfillExactlyOnce(t *testing.T) {
+	for _, accept := range []bool{false, true} {
+		t.Run(fmt.Sprint("accept=", accept), func(t *testing.T) {
+			src := newFakeSource(30)
+			sk := newFakeSink("strava", accept)
+			st := openStore(t)
+			rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			held, posts := sk.state()
+			if held != 30 || posts != 30 {
+				t.Fatalf("held %d, posts %d; want 30 and 30", held, posts)
+			}
+			if rep.Listed != 30 || rep.New != 30 || rep.Sinks["strava"].Created != 30 {
+				t.Fatalf("report %+v %+v", rep, rep.Sinks["strava"])
+			}
+			if c := counts(t, st, "strava"); c[store.Done] != 30 {
+				t.Fatalf("store: %v", c)
+			}
+			// A second run sends nothing and fetches nothing.
+			fetched := src.fetches
+			rep, err = New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, posts := sk.state(); posts != 30 || src.fetches != fetched || rep.New != 0 {
+				t.Fatalf("second run posted %d, fetched %d more, new %d", posts-30, src.fetches-fetched, rep.New)
+			}
+		})
+	}
+}
+
+func TestDryRunSendsNothing(t *testing.T) {
+	src := newFakeSource(5)
+	sk := newFakeSink("strava", true)
+	st := openStore(t)
+	o := opts()
+	o.DryRun = true
+	rep, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, posts := sk.state(); posts != 0 || src.fetches != 0 {
+		t.Fatalf("dry run posted %d, fetched %d", posts, src.fetches)
+	}
+	if len(rep.Plan) != 5 || !rep.Plan[0].Start.Before(rep.Plan[4].Start) {
+		t.Fatalf("plan %+v: want 5 items oldest first", rep.Plan)
+	}
+}
+
+func TestAlreadyThereIsDuplicate(t *testing.T) {
+	src := newFakeSource(4)
+	sk := newFakeSink("strava", true)
+	sk.held["fake-1001"] = "777" // posted another way
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sinks["strava"].Duplicates != 1 || rep.Sinks["strava"].Created != 3 {
+		t.Fatalf("report %+v", rep.Sinks["strava"])
+	}
+	if c := counts(t, st, "strava"); c[store.Duplicate] != 1 || c[store.Done] != 3 {
+		t.Fatalf("store %v", c)
+	}
+}
+
+func TestRateLimitStopsAndResumes(t *testing.T) {
+	src := newFakeSource(10)
+	sk := newFakeSink("strava", true)
+	sk.limitFor = 1000
+	sk.until = now.Add(8 * time.Minute)
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	var le *LimitError
+	if !errors.As(err, &le) || !errors.Is(err, errclass.ErrRateLimited) {
+		t.Fatalf("err = %v, want a LimitError", err)
+	}
+	if !le.Until.Equal(sk.until) || le.Left != 10 || rep.Left() != 10 {
+		t.Fatalf("limit %+v, left %d", le, rep.Left())
+	}
+	if c := counts(t, st, "strava"); c[store.Pending] != 10 {
+		t.Fatalf("store %v: a rate-limit wait is not a failure", c)
+	}
+	// With Wait, the run sleeps until the window opens and finishes.
+	sk.limitFor = 3
+	o := opts()
+	o.Wait = true
+	var slept []time.Duration
+	o.Sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	if _, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := sk.state(); held != 10 || len(slept) == 0 || slept[0] != 8*time.Minute {
+		t.Fatalf("held %d, slept %v", held, slept)
+	}
+}
+
+func TestPermanentFailureIsRecordedNotRetried(t *testing.T) {
+	src := newFakeSource(3)
+	sk := newFakeSink("strava", true)
+	sk.putErr = func(key string) error {
+		if key == "fake-1001" {
+			return errclass.Fatal(errors.New("the file has no samples"))
+		}
+		return nil
+	}
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() != 1 || len(rep.Sinks["strava"].Failures) != 1 {
+		t.Fatalf("report %+v", rep.Sinks["strava"])
+	}
+	sk.putErr = nil
+	if _, err := New(src, []sink.Sink{sk}, st, later(opts())).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := sk.state(); held != 2 {
+		t.Fatalf("a permanent failure was retried without a change at the source: held %d", held)
+	}
+	// A change at the source reopens it (noticed by the daily full listing).
+	src.fps["1001"] = "v2"
+	if _, err := New(src, []sink.Sink{sk}, st, later(later(opts()))).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := sk.state(); held != 3 {
+		t.Fatalf("held %d after the source changed", held)
+	}
+}
+
+func TestChangedAfterUploadIsReportedNotResent(t *testing.T) {
+	src := newFakeSource(2)
+	sk := newFakeSink("strava", false)
+	st := openStore(t)
+	if _, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src.fps["1000"] = "v2"
+	rep, err := New(src, []sink.Sink{sk}, st, later(opts())).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, posts := sk.state(); posts != 2 || len(rep.ChangedAtSource) != 1 {
+		t.Fatalf("posts %d, changed %v", posts, rep.ChangedAtSource)
+	}
+}
+
+func TestDeletedBetweenListAndFetchIsSkipped(t *testing.T) {
+	src := newFakeSource(3)
+	src.fetchErr["1001"] = errclass.Missing(errors.New("gone"))
+	sk := newFakeSink("strava", true)
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sinks["strava"].Skipped != 1 || counts(t, st, "strava")[store.Skipped] != 1 {
+		t.Fatalf("report %+v", rep.Sinks["strava"])
+	}
+}
+
+func TestLostAnswerIsReconciledNotResent(t *testing.T) {
+	src := newFakeSource(5)
+	sk := newFakeSink("strava", true)
+	sk.lostResp = true // every POST goes through but its answer is lost
+	st := openStore(t)
+	if _, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	held, posts := sk.state()
+	if held != 5 || posts != 5 {
+		t.Fatalf("held %d posts %d: lost answers must be reconciled, not re-sent", held, posts)
+	}
+	if c := counts(t, st, "strava"); c[store.Done] != 5 {
+		t.Fatalf("store %v", c)
+	}
+}
+
+func TestListingErrorKeepsWhatWasListed(t *testing.T) {
+	src := newFakeSource(10)
+	src.listErr = errclass.Retry(errors.New("zepp: 502"), 0)
+	src.errAfter = 4
+	sk := newFakeSink("strava", true)
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ListErr == nil || rep.Listed != 4 {
+		t.Fatalf("listed %d, err %v", rep.Listed, rep.ListErr)
+	}
+	if held, _ := sk.state(); held != 4 {
+		t.Fatalf("held %d", held)
+	}
+	// The next run lists only what is not covered, and finishes.
+	src.listErr = nil
+	if _, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := sk.state(); held != 10 {
+		t.Fatalf("held %d after resume", held)
+	}
+	cov, _ := st.Coverage(context.Background(), "fake")
+	if w, ok := store.CompleteBack(cov); !ok || !w.From.Equal(time.Time{}.Truncate(time.Millisecond)) && w.From.After(base) {
+		t.Fatalf("coverage %v", cov)
+	}
+}
+
+func TestReAuthStopsTheRun(t *testing.T) {
+	src := newFakeSource(3)
+	sk := newFakeSink("strava", true)
+	sk.putErr = func(string) error { return errclass.Auth(errors.New("401"), "run bandsync auth strava") }
+	st := openStore(t)
+	_, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if !errors.Is(err, errclass.ErrReAuth) {
+		t.Fatalf("err = %v", err)
+	}
+	if c := counts(t, st, "strava"); c[store.Pending] != 3 {
+		t.Fatalf("store %v: nothing was sent, all stay pending", c)
+	}
+}
+
+func TestTwoSinksOneFetch(t *testing.T) {
+	src := newFakeSource(6)
+	a, b := newFakeSink("strava", true), newFakeSink("archive", false)
+	st := openStore(t)
+	if _, err := New(src, []sink.Sink{a, b}, st, opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ha, _ := a.state()
+	hb, _ := b.state()
+	if ha != 6 || hb != 6 || src.fetches != 6 {
+		t.Fatalf("strava %d archive %d fetches %d", ha, hb, src.fetches)
+	}
+}
+
+// TestCrashAtEveryStep crashes the process after each durable write of a
+// run (and right after each POST, before its answer is seen), then runs
+// again over the same store: every workout ends on the sink exactly once.
+func TestCrashAtEveryStep(t *testing.T) {
+	const n = 6
+	// How many writes does a clean run make?
+	clean := &crashLedger{Ledger: openStore(t)}
+	if _, err := New(newFakeSource(n), []sink.Sink{newFakeSink("strava", true)}, clean, opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	total := clean.writes
+	if total < 3*n {
+		t.Fatalf("a clean run made only %d writes", total)
+	}
+	check := func(t *testing.T, crash func(*crashLedger, *fakeSink) []sink.Sink) {
+		src := newFakeSource(n)
+		sk := newFakeSink("strava", true)
+		st := openStore(t)
+		cl := &crashLedger{Ledger: st}
+		_, _ = New(src, crash(cl, sk), cl, opts()).Run(context.Background())
+		// Restart: the same store and sink, a new process.
+		for range 2 {
+			if _, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background()); err != nil {
+				t.Fatalf("recovery run: %v", err)
+			}
+		}
+		held, posts := sk.state()
+		if held != n || posts != n {
+			t.Fatalf("after the crash: %d held, %d posts; want %d each", held, posts, n)
+		}
+		if c := counts(t, st, "strava"); c[store.Done]+c[store.Duplicate] != n {
+			t.Fatalf("store %v", c)
+		}
+	}
+	for at := 1; at <= total; at++ {
+		t.Run(fmt.Sprintf("after-write-%d", at), func(t *testing.T) {
+			check(t, func(cl *crashLedger, sk *fakeSink) []sink.Sink {
+				cl.crashAt = at
+				return []sink.Sink{&crashSink{fakeSink: sk, led: cl}}
+			})
+		})
+	}
+	for at := 1; at <= n; at++ {
+		t.Run(fmt.Sprintf("after-post-%d", at), func(t *testing.T) {
+			check(t, func(cl *crashLedger, sk *fakeSink) []sink.Sink {
+				return []sink.Sink{&crashSink{fakeSink: sk, led: cl, after: at}}
+			})
+		})
+	}
+}
+
+func TestWatchStopsCleanly(t *testing.T) {
+	src := newFakeSource(2)
+	sk := newFakeSink("strava", true)
+	st := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	o := opts()
+	runs := 0
+	o.Sleep = func(ctx context.Context, d time.Duration) error {
+		if runs == 2 {
+			src.add("2000", now.Add(-time.Hour)) // a new workout appears
+		}
+		if runs == 3 {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	}
+	err := New(src, []sink.Sink{sk}, st, o).Watch(ctx, time.Minute, func(*Report, error) { runs++ })
+	if err != nil {
+		t.Fatalf("watch returned %v on a clean stop", err)
+	}
+	if held, _ := sk.state(); held != 3 {
+		t.Fatalf("held %d: the new workout did not arrive", held)
+	}
+}
