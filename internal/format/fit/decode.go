@@ -394,6 +394,7 @@ func (st *decodeState) workout() (*workout.Workout, error) {
 			w.Start = w.Laps[0].Start
 		}
 	}
+	st.dropUnwritable()
 	st.dropStraySamples()
 	if st.salvaged != nil {
 		st.notef("file is damaged, kept the %d records read before the damage; totals the file did not reach are missing: %v",
@@ -407,6 +408,38 @@ func (st *decodeState) workout() (*workout.Workout, error) {
 	}
 	w.Normalize()
 	return w, nil
+}
+
+// dropUnwritable drops totals, laps and lengths that end past the last date
+// FIT can hold: they come from corrupt fields, and a Workout must be one
+// Encode can write again.
+func (st *decodeState) dropUnwritable() {
+	w := &st.w
+	writable := func(t time.Time) bool { _, ok := fitTime(t); return ok }
+	if w.Summary.Elapsed > 0 && !writable(w.Start.Add(w.Summary.Elapsed)) {
+		st.notef("session elapsed time %v is impossible; ignored", w.Summary.Elapsed)
+		w.Summary.Elapsed, w.Summary.Moving = 0, 0
+	}
+	laps := w.Laps[:0]
+	for _, l := range w.Laps {
+		if writable(l.End()) {
+			laps = append(laps, l)
+		}
+	}
+	if n := len(w.Laps) - len(laps); n > 0 {
+		st.notef("%d laps with impossible times dropped", n)
+	}
+	w.Laps = laps
+	lengths := w.Lengths[:0]
+	for _, l := range w.Lengths {
+		if writable(l.Start.Add(l.Elapsed)) {
+			lengths = append(lengths, l)
+		}
+	}
+	if n := len(w.Lengths) - len(lengths); n > 0 {
+		st.notef("%d pool lengths with impossible times dropped", n)
+	}
+	w.Lengths = lengths
 }
 
 // strayMargin is how far outside the session a record may lie before it is

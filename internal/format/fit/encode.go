@@ -139,6 +139,16 @@ func buildMessages(wo *workout.Workout, opt EncodeOptions) ([]proto.Message, err
 	if !ok {
 		return nil, fmt.Errorf("fit: encode: end time %v cannot be written as a FIT date", end)
 	}
+	for i, l := range wo.Laps {
+		if _, ok := fitTime(l.End()); !ok {
+			return nil, fmt.Errorf("fit: encode: lap %d ends at %v, which cannot be written as a FIT date", i+1, l.End())
+		}
+	}
+	for i, l := range wo.Lengths {
+		if _, ok := fitTime(l.Start.Add(l.Elapsed)); !ok {
+			return nil, fmt.Errorf("fit: encode: length %d ends at %v, which cannot be written as a FIT date", i+1, l.Start.Add(l.Elapsed))
+		}
+	}
 	onFoot := wo.Sport.OnFoot()
 	pauses := clipPauses(wo.Pauses, wo.Start, end)
 
@@ -355,6 +365,10 @@ func deviceInfoMessage(start time.Time, id identity) proto.Message {
 	return m.ToMesg(nil)
 }
 
+// maxDerivedLaps bounds per-kilometre laps. A longer "distance" is a
+// corrupt value, not a 1000 km workout; it gets one lap.
+const maxDerivedLaps = 1000
+
 // lapsFor returns the laps to write: the workout's own, else one per
 // kilometre, else one for the whole workout. Derived laps carry the average
 // and maximum heart rate of their samples.
@@ -369,7 +383,7 @@ func lapsFor(wo *workout.Workout, elapsed time.Duration) []workout.Lap {
 		return laps
 	}
 	var laps []workout.Lap
-	if !wo.Sport.Swimming() {
+	if !wo.Sport.Swimming() && maxDistance(wo.Samples) <= maxDerivedLaps*workout.Kilometre {
 		for _, s := range wo.Splits(workout.Kilometre) {
 			laps = append(laps, workout.Lap{Start: s.Start, Elapsed: s.Elapsed, Moving: s.Moving,
 				Distance: s.Distance, Trigger: workout.LapDistance})
@@ -389,13 +403,25 @@ func lapsFor(wo *workout.Workout, elapsed time.Duration) []workout.Lap {
 	return laps
 }
 
-// heartRateIn returns the average and maximum heart rate of the samples in
-// [from, to), or zeros when none has one.
+// maxDistance is the largest cumulative distance of the samples.
+func maxDistance(samples []workout.Sample) float64 {
+	m := 0.0
+	for i := range samples {
+		if samples[i].Has&workout.HasDistance != 0 {
+			m = max(m, samples[i].Distance)
+		}
+	}
+	return m
+}
+
+// heartRateIn returns the average and maximum heart rate of the samples
+// (time-ordered) in [from, to), or zeros when none has one.
 func heartRateIn(samples []workout.Sample, from, to time.Time) (avg, maxHR int) {
 	var sum, n int
-	for i := range samples {
+	first := sort.Search(len(samples), func(i int) bool { return !samples[i].Time.Before(from) })
+	for i := first; i < len(samples) && samples[i].Time.Before(to); i++ {
 		s := &samples[i]
-		if s.Has&workout.HasHeartRate == 0 || s.Time.Before(from) || !s.Time.Before(to) {
+		if s.Has&workout.HasHeartRate == 0 {
 			continue
 		}
 		sum += int(s.HeartRate)

@@ -384,3 +384,18 @@ func writeFIT(t *testing.T, w *workout.Workout, opt EncodeOptions) string {
 	}
 	return path
 }
+
+// TestEncodeCorruptDistance: a corrupt distance of 32 000 km (found by
+// FuzzDecode) gets one lap, not 32 000 per-kilometre laps that took seconds.
+func TestEncodeCorruptDistance(t *testing.T) {
+	w := sparseWalk()
+	w.Samples[len(w.Samples)-1].SetDistance(3.2e7)
+	start := time.Now()
+	got, err := Decode(bytes.NewReader(encoded(t, w)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Laps) != 1 || time.Since(start) > time.Second {
+		t.Errorf("%d laps in %v, want one lap quickly", len(got.Laps), time.Since(start))
+	}
+}
