@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -25,7 +24,7 @@ func (w Window) String() string {
 // the window with the overlapping and adjacent ones already recorded. A
 // zero from means since the beginning of time; a zero to means now.
 func (s *Store) AddCoverage(ctx context.Context, source string, from, to time.Time) error {
-	return s.writeTx(ctx, "record coverage", false, func(tx *sql.Tx, now int64) error {
+	return s.writeTx(ctx, "record coverage", false, func(tx *txq, now int64) error {
 		lo, hi := ms(from), now
 		if !to.IsZero() {
 			hi = ms(to)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bandsync/bandsync/internal/errclass"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // State is where a delivery (one workout on one sink) stands. Its value is
@@ -148,38 +149,41 @@ func getDelivery(ctx context.Context, q querier, wid WorkoutID, sink string) (De
 
 // Delivery returns the workout's delivery to sink, or ErrNotFound.
 func (s *Store) Delivery(ctx context.Context, wid WorkoutID, sink string) (Delivery, error) {
-	d, err := getDelivery(ctx, s.db, wid, sink)
-	if err != nil {
-		return Delivery{}, fmt.Errorf("read delivery: %w", s.explain(err))
-	}
-	return d, nil
+	var d Delivery
+	err := s.readTx(ctx, "read delivery", func(tx *txq) error {
+		var err error
+		d, err = getDelivery(ctx, tx, wid, sink)
+		return err
+	})
+	return d, err
 }
 
 // EnsureDelivery makes sure the workout is meant for sink: it creates a
 // Pending delivery unless one exists, and returns the delivery as it
 // stands. It fails with ErrNotFound for an unknown workout.
 func (s *Store) EnsureDelivery(ctx context.Context, wid WorkoutID, sink string) (Delivery, error) {
-	if sink == "" {
-		return Delivery{}, errors.New("ensure delivery: empty sink name")
-	}
 	var d Delivery
-	err := s.writeTx(ctx, "ensure delivery", false, func(tx *sql.Tx, now int64) error {
-		var exists bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM workouts WHERE id = ?)`, wid).Scan(&exists)
-		if err != nil {
+	err := s.writeTx(ctx, "ensure delivery", false, func(tx *txq, now int64) error {
+		if err := ensureDelivery(ctx, tx, wid, sink, now); err != nil {
 			return err
 		}
-		if !exists {
-			return fmt.Errorf("workout %d: %w", wid, ErrNotFound)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (workout_id, sink, state, updated_ms)
-			VALUES (?, ?, 'pending', ?) ON CONFLICT DO NOTHING`, wid, sink, now); err != nil {
-			return err
-		}
+		var err error
 		d, err = getDelivery(ctx, tx, wid, sink)
 		return err
 	})
 	return d, err
+}
+
+func ensureDelivery(ctx context.Context, tx *txq, wid WorkoutID, sink string, now int64) error {
+	if sink == "" {
+		return errors.New("empty sink name")
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (workout_id, sink, state, updated_ms)
+		VALUES (?, ?, 'pending', ?) ON CONFLICT DO NOTHING`, wid, sink, now)
+	if extendedCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return fmt.Errorf("workout %d: %w", wid, ErrNotFound)
+	}
+	return err
 }
 
 // transition is one checked state change of a delivery, in one
@@ -188,8 +192,8 @@ func (s *Store) EnsureDelivery(ctx context.Context, wid WorkoutID, sink string) 
 // caller replaying after a crash does no harm); apply writes it.
 func (s *Store) transition(ctx context.Context, wid WorkoutID, sink string, to State, durable bool,
 	check func(cur Delivery) (noop bool, why string),
-	apply func(tx *sql.Tx, now int64) error) error {
-	return s.writeTx(ctx, "mark "+string(to), durable, func(tx *sql.Tx, now int64) error {
+	apply func(tx *txq, now int64) error) error {
+	return s.writeTx(ctx, "mark "+string(to), durable, func(tx *txq, now int64) error {
 		cur, err := getDelivery(ctx, tx, wid, sink)
 		if err != nil {
 			return err
@@ -216,7 +220,7 @@ func from(states ...State) func(Delivery) (bool, string) {
 }
 
 // set updates the delivery's state and the given columns.
-func set(ctx context.Context, tx *sql.Tx, wid WorkoutID, sink string, to State, now int64, cols string, args ...any) error {
+func set(ctx context.Context, tx *txq, wid WorkoutID, sink string, to State, now int64, cols string, args ...any) error {
 	args = append([]any{string(to)}, args...)
 	args = append(args, now, wid, sink)
 	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, `+cols+`, updated_ms = ?
@@ -253,7 +257,7 @@ func (s *Store) MarkUploading(ctx context.Context, wid WorkoutID, sink, key, upl
 			return false, "not allowed"
 		}
 		return false, ""
-	}, func(tx *sql.Tx, now int64) error {
+	}, func(tx *txq, now int64) error {
 		if cur == Uploading {
 			return set(ctx, tx, wid, sink, Uploading, now, `upload_id = ?`, uploadID)
 		}
@@ -294,7 +298,7 @@ func (s *Store) markHeld(ctx context.Context, wid WorkoutID, sink string, to Sta
 			return false, fmt.Sprintf("already %s as activity %s, not %s", to, d.ActivityID, activityID)
 		}
 		return false, "not allowed"
-	}, func(tx *sql.Tx, now int64) error {
+	}, func(tx *txq, now int64) error {
 		// The fingerprint recorded when the upload began is what the sink
 		// holds; without an upload, the current one is the best knowledge.
 		return set(ctx, tx, wid, sink, to, now, `activity_id = ?, matched_by = ?, uploading_since_ms = NULL,
@@ -313,7 +317,7 @@ func (s *Store) MarkSkipped(ctx context.Context, wid WorkoutID, sink, reason str
 		return errors.New("mark skipped: empty reason")
 	}
 	return s.transition(ctx, wid, sink, Skipped, false, from(Pending, Failed, Skipped),
-		func(tx *sql.Tx, now int64) error {
+		func(tx *txq, now int64) error {
 			return set(ctx, tx, wid, sink, Skipped, now, `skip_reason = ?, uploading_since_ms = NULL,
 				fail_class = NULL, fail_message = NULL, next_retry_ms = NULL`, reason)
 		})
@@ -334,7 +338,7 @@ func (s *Store) MarkFailed(ctx context.Context, wid WorkoutID, sink string, clas
 		msg = msg[:maxMessage] + "…"
 	}
 	return s.transition(ctx, wid, sink, Failed, false, from(Pending, Uploading, Failed),
-		func(tx *sql.Tx, now int64) error {
+		func(tx *txq, now int64) error {
 			return set(ctx, tx, wid, sink, Failed, now, `fail_class = ?, fail_message = ?, next_retry_ms = ?,
 				attempts = attempts + 1, uploading_since_ms = NULL`, class.String(), msg, nullMS(nextRetry))
 		})
@@ -352,7 +356,7 @@ func (s *Store) MarkUnsent(ctx context.Context, wid WorkoutID, sink string) erro
 			return true, ""
 		}
 		return false, "only an upload in flight can be found unsent"
-	}, func(tx *sql.Tx, now int64) error {
+	}, func(tx *txq, now int64) error {
 		return set(ctx, tx, wid, sink, Pending, now, `idem_key = NULL, upload_id = NULL, uploading_since_ms = NULL,
 			delivered_fingerprint = NULL`)
 	})
@@ -370,7 +374,7 @@ func (s *Store) Retry(ctx context.Context, wid WorkoutID, sink string) error {
 			return true, ""
 		}
 		return false, "only failed or skipped deliveries can be retried"
-	}, func(tx *sql.Tx, now int64) error {
+	}, func(tx *txq, now int64) error {
 		return set(ctx, tx, wid, sink, Pending, now, clearOutcome)
 	})
 }
@@ -379,7 +383,7 @@ func (s *Store) Retry(ctx context.Context, wid WorkoutID, sink string) error {
 // is "") as Pending, and says how many.
 func (s *Store) RetryFailed(ctx context.Context, sink string) (int, error) {
 	var n int64
-	err := s.writeTx(ctx, "retry failed", false, func(tx *sql.Tx, now int64) error {
+	err := s.writeTx(ctx, "retry failed", false, func(tx *txq, now int64) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', `+clearOutcome+`, updated_ms = ?
 			WHERE state = 'failed' AND (? = '' OR sink = ?)`, now, sink, sink)
 		if err != nil {
@@ -430,7 +434,7 @@ func (s *Store) Uploading(ctx context.Context, sink string) ([]Due, error) {
 
 func (s *Store) due(ctx context.Context, op, cond string, args ...any) ([]Due, error) {
 	var out []Due
-	err := s.readTx(ctx, op, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, op, func(tx *txq) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+`, `+deliveryColumns+`
 			FROM deliveries d JOIN workouts w ON w.id = d.workout_id WHERE `+cond, args...)
 		if err != nil {
@@ -501,7 +505,7 @@ func (s *Store) Counts(ctx context.Context) (map[string]SinkCounts, error) {
 		}
 		return c
 	}
-	err := s.readTx(ctx, "count deliveries", func(tx *sql.Tx) error {
+	err := s.readTx(ctx, "count deliveries", func(tx *txq) error {
 		rows, err := tx.QueryContext(ctx, `SELECT d.sink, d.state, count(*),
 				count(*) FILTER (WHERE d.next_retry_ms IS NOT NULL),
 				count(*) FILTER (WHERE `+changedAtSource+`)

@@ -339,6 +339,11 @@ func TestEnsureDelivery(t *testing.T) {
 	if err != nil || d.State != Done {
 		t.Errorf("EnsureDelivery must keep an existing delivery: %+v %v", d, err)
 	}
+	if _, _, err := s.UpsertWorkout(ctx, ref(0), "strava", "archive"); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, id, "strava", Done)
+	mustState(t, s, id, "archive", Pending)
 	if _, err := s.EnsureDelivery(ctx, id+100, "strava"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown workout: %v", err)
 	}

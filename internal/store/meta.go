@@ -35,7 +35,7 @@ func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
 
 // SetMeta stores value under key.
 func (s *Store) SetMeta(ctx context.Context, key, value string) error {
-	return s.writeTx(ctx, "store "+key, false, func(tx *sql.Tx, now int64) error {
+	return s.writeTx(ctx, "store "+key, false, func(tx *txq, now int64) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value, updated_ms) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`, key, value, now)
 		return err
@@ -44,7 +44,7 @@ func (s *Store) SetMeta(ctx context.Context, key, value string) error {
 
 // DeleteMeta removes key; removing an absent key is not an error.
 func (s *Store) DeleteMeta(ctx context.Context, key string) error {
-	return s.writeTx(ctx, "delete "+key, false, func(tx *sql.Tx, _ int64) error {
+	return s.writeTx(ctx, "delete "+key, false, func(tx *txq, _ int64) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, key)
 		return err
 	})

@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -71,6 +72,9 @@ type Store struct {
 	readOnly bool
 	lock     *dirLock
 	now      func() time.Time
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // see txq
 
 	// beforeCommit, when set (by tests), runs inside every write
 	// transaction just before it commits.
@@ -175,7 +179,7 @@ func OpenReadOnly(ctx context.Context, dir string, opts ...Option) (*Store, erro
 }
 
 func newStore(dir string, opts []Option) *Store {
-	s := &Store{dir: dir, path: filepath.Join(dir, FileName), now: time.Now}
+	s := &Store{dir: dir, path: filepath.Join(dir, FileName), now: time.Now, stmts: map[string]*sql.Stmt{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -198,6 +202,12 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	var err error
 	if s.db != nil {
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		s.stmts = nil
+		s.stmtMu.Unlock()
 		err = s.db.Close()
 	}
 	if lerr := s.lock.unlock(); err == nil {
@@ -330,35 +340,20 @@ func newerSchema(path string, cur, target int64) error {
 // synchronous=FULL, so it is on disk (not only in the OS cache) when writeTx
 // returns: for the intent to upload, which must outlive a power cut that
 // happens after the upload was sent.
-func (s *Store) writeTx(ctx context.Context, op string, durable bool, fn func(tx *sql.Tx, now int64) error) error {
+func (s *Store) writeTx(ctx context.Context, op string, durable bool, fn func(tx *txq, now int64) error) error {
 	if s.readOnly {
 		return fmt.Errorf("%s: %w", op, ErrReadOnly)
 	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, s.explain(err))
-	}
-	defer conn.Close()
-	if durable {
-		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
-			return fmt.Errorf("%s: %w", op, s.explain(err))
+	err := s.inTx(ctx, nil, func(tx *txq) error {
+		if err := fn(tx, s.now().UnixMilli()); err != nil {
+			return err
 		}
-		// Back to NORMAL even when ctx is canceled; if this fails the
-		// connection merely stays slower and safer.
-		defer conn.ExecContext(context.Background(), "PRAGMA synchronous = NORMAL")
-	}
-	tx, err := conn.BeginTx(ctx, nil)
+		if s.beforeCommit != nil {
+			s.beforeCommit(ctx, op)
+		}
+		return nil
+	}, durable)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, s.explain(err))
-	}
-	defer tx.Rollback()
-	if err := fn(tx, s.now().UnixMilli()); err != nil {
-		return fmt.Errorf("%s: %w", op, s.explain(err))
-	}
-	if s.beforeCommit != nil {
-		s.beforeCommit(ctx, op)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%s: %w", op, s.explain(err))
 	}
 	return nil
@@ -366,16 +361,114 @@ func (s *Store) writeTx(ctx context.Context, op string, durable bool, fn func(tx
 
 // readTx runs fn in one read transaction, so queries made together see one
 // snapshot.
-func (s *Store) readTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, s.explain(err))
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+func (s *Store) readTx(ctx context.Context, op string, fn func(tx *txq) error) error {
+	if err := s.inTx(ctx, &sql.TxOptions{ReadOnly: true}, fn, false); err != nil {
 		return fmt.Errorf("%s: %w", op, s.explain(err))
 	}
 	return nil
+}
+
+func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *txq) error, durable bool) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	q := &txq{s: s}
+	defer func() {
+		conn.Close()
+		s.prepare(q.missed) // now that the connection is free
+	}()
+	if durable {
+		// synchronous cannot change inside a transaction, hence the Conn.
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+			return err
+		}
+		// Back to NORMAL even when ctx is canceled; if this fails the
+		// connection merely stays slower and safer.
+		defer conn.ExecContext(context.Background(), "PRAGMA synchronous = NORMAL")
+	}
+	q.Tx, err = conn.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer q.Rollback()
+	if err := fn(q); err != nil {
+		return err
+	}
+	return q.Commit()
+}
+
+// maxStmts bounds the cache of prepared statements.
+const maxStmts = 100
+
+// txq is a transaction that runs its statements from the store's cache of
+// prepared statements: SQLite spends more time parsing the ledger's short
+// statements than running them.
+type txq struct {
+	*sql.Tx
+	s      *Store
+	missed []string // statements to prepare once the transaction is over
+}
+
+// cached returns the prepared form of query, or nil (and remembers to
+// prepare it: preparing needs the connection the transaction holds).
+func (t *txq) cached(ctx context.Context, query string) *sql.Stmt {
+	t.s.stmtMu.Lock()
+	st := t.s.stmts[query]
+	t.s.stmtMu.Unlock()
+	if st == nil {
+		t.missed = append(t.missed, query)
+		return nil
+	}
+	return t.StmtContext(ctx, st)
+}
+
+func (t *txq) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.cached(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t *txq) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.cached(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t *txq) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.cached(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// prepare adds queries to the statement cache. A query that fails to
+// prepare is left out; running it reports the error.
+func (s *Store) prepare(queries []string) {
+	for _, q := range queries {
+		s.stmtMu.Lock()
+		_, have := s.stmts[q]
+		full := len(s.stmts) >= maxStmts
+		s.stmtMu.Unlock()
+		if have || full {
+			continue
+		}
+		st, err := s.db.PrepareContext(context.Background(), q)
+		if err != nil {
+			continue
+		}
+		s.stmtMu.Lock()
+		if s.stmts[q] == nil {
+			s.stmts[q] = st
+			st = nil
+		}
+		s.stmtMu.Unlock()
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // Time helpers: instants are stored as Unix milliseconds.

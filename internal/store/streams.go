@@ -11,7 +11,7 @@ import (
 // PutStreams caches the streams (the sink's JSON) of an activity on sink,
 // replacing what was cached.
 func (s *Store) PutStreams(ctx context.Context, sink, activityID string, data []byte) error {
-	return s.writeTx(ctx, "cache streams", false, func(tx *sql.Tx, now int64) error {
+	return s.writeTx(ctx, "cache streams", false, func(tx *txq, now int64) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO stream_cache (sink, activity_id, fetched_ms, data) VALUES (?, ?, ?, ?)
 			ON CONFLICT (sink, activity_id) DO UPDATE SET fetched_ms = excluded.fetched_ms, data = excluded.data`,
 			sink, activityID, now, data)

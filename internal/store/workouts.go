@@ -72,8 +72,8 @@ type Upserted struct {
 }
 
 // UpsertWorkout records that a listing saw ref; see UpsertWorkouts.
-func (s *Store) UpsertWorkout(ctx context.Context, ref Ref) (WorkoutID, Change, error) {
-	res, err := s.UpsertWorkouts(ctx, []Ref{ref})
+func (s *Store) UpsertWorkout(ctx context.Context, ref Ref, sinks ...string) (WorkoutID, Change, error) {
+	res, err := s.UpsertWorkouts(ctx, []Ref{ref}, sinks...)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -86,15 +86,23 @@ func (s *Store) UpsertWorkout(ctx context.Context, ref Ref) (WorkoutID, Change, 
 // and, when its fingerprint changed, its data replaced and its deliveries
 // updated as Changed describes. Results are in the order of refs.
 //
+// Each workout is also made sure to be meant for the given sinks, as
+// EnsureDelivery does.
+//
 // A ref whose key (Ref.Key) equals another workout's fails with
 // ErrKeyCollision; nothing of the batch is then recorded.
-func (s *Store) UpsertWorkouts(ctx context.Context, refs []Ref) ([]Upserted, error) {
+func (s *Store) UpsertWorkouts(ctx context.Context, refs []Ref, sinks ...string) ([]Upserted, error) {
 	out := make([]Upserted, len(refs))
-	err := s.writeTx(ctx, "record workouts", false, func(tx *sql.Tx, now int64) error {
+	err := s.writeTx(ctx, "record workouts", false, func(tx *txq, now int64) error {
 		for i, r := range refs {
 			u, err := upsert(ctx, tx, r, now)
 			if err != nil {
 				return err
+			}
+			for _, sink := range sinks {
+				if err := ensureDelivery(ctx, tx, u.ID, sink, now); err != nil {
+					return err
+				}
 			}
 			out[i] = u
 		}
@@ -106,7 +114,7 @@ func (s *Store) UpsertWorkouts(ctx context.Context, refs []Ref) ([]Upserted, err
 	return out, nil
 }
 
-func upsert(ctx context.Context, tx *sql.Tx, r Ref, now int64) (Upserted, error) {
+func upsert(ctx context.Context, tx *txq, r Ref, now int64) (Upserted, error) {
 	if r.Source == "" || r.ID == "" {
 		return Upserted{}, fmt.Errorf("workout %q/%q: source and ID must not be empty", r.Source, r.ID)
 	}
@@ -319,7 +327,7 @@ func (s *Store) Workouts(ctx context.Context, f Filter) ([]WorkoutStatus, int, e
 		out   []WorkoutStatus
 		total int
 	)
-	err := s.readTx(ctx, "list workouts", func(tx *sql.Tx) error {
+	err := s.readTx(ctx, "list workouts", func(tx *txq) error {
 		out, total = nil, 0
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workouts w WHERE `+where, args...).Scan(&total); err != nil {
 			return err

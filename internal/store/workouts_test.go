@@ -93,12 +93,17 @@ func TestUpsertRejects(t *testing.T) {
 func TestWorkoutsFilter(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	var ids []WorkoutID
+	var refs []Ref
 	for i := range 10 {
-		ids = append(ids, addWorkout(t, s, i, "strava"))
-		if _, err := s.EnsureDelivery(ctx, ids[i], "archive"); err != nil {
-			t.Fatal(err)
-		}
+		refs = append(refs, ref(i))
+	}
+	ups, err := s.UpsertWorkouts(ctx, refs, "strava", "archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []WorkoutID
+	for _, u := range ups {
+		ids = append(ids, u.ID)
 	}
 	must(t, s.MarkDone(ctx, ids[2], "strava", "9002"))
 	must(t, s.MarkDuplicate(ctx, ids[3], "strava", "9003", "start-time"))

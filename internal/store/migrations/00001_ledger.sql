@@ -56,7 +56,6 @@ CREATE TABLE deliveries (
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX deliveries_by_state ON deliveries (sink, state, next_retry_ms);
-CREATE INDEX deliveries_by_activity ON deliveries (sink, activity_id);
 
 CREATE TABLE coverage (
     source  TEXT    NOT NULL,
