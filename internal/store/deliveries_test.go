@@ -347,7 +347,7 @@ func TestEnsureDelivery(t *testing.T) {
 	if _, err := s.EnsureDelivery(ctx, id+100, "strava"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown workout: %v", err)
 	}
-	if err := s.MarkDone(ctx, id, "archive", "1"); !errors.Is(err, ErrNotFound) {
+	if err := s.MarkDone(ctx, id, "nowhere", "1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("no delivery: %v", err)
 	}
 }
