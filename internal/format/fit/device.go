@@ -3,6 +3,7 @@ package fit
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/muktihari/fit/profile/typedef"
 
@@ -114,7 +115,23 @@ func encodeDevice(d workout.Device, legacy bool) identity {
 	if v, ok := softwareVersion(d.Firmware); ok {
 		id.software = v
 	}
+	id.productName = cleanString(id.productName, maxProductName)
 	return id
+}
+
+// maxProductName bounds product_name; FIT strings hold at most 254 bytes.
+const maxProductName = 64
+
+// cleanString makes s valid UTF-8 of at most n bytes, cut at a rune boundary.
+func cleanString(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.TrimSpace(s[:n])
 }
 
 // decodeDevice is encodeDevice's inverse.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -397,5 +398,20 @@ func TestEncodeCorruptDistance(t *testing.T) {
 	}
 	if len(got.Laps) != 1 || time.Since(start) > time.Second {
 		t.Errorf("%d laps in %v, want one lap quickly", len(got.Laps), time.Since(start))
+	}
+}
+
+// TestEncodeDeviceNameCleaned: a model name with broken UTF-8 or of absurd
+// length still encodes, as valid UTF-8 within FIT's string limit.
+func TestEncodeDeviceNameCleaned(t *testing.T) {
+	w := sparseWalk()
+	w.Device = workout.Device{Maker: "Zepp", Model: "Amazfit \xff\xfeBand 7 " + strings.Repeat("é", 200)}
+	got, err := Decode(bytes.NewReader(encoded(t, w)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := got.Device.Model
+	if !strings.HasPrefix(m, "Amazfit Band 7 é") || len(m) > maxProductName || !utf8.ValidString(m) {
+		t.Errorf("model %q (%d bytes)", m, len(m))
 	}
 }
