@@ -122,19 +122,18 @@ func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
 // built as raw proto messages sharing one backing array instead of through
 // mesgdef.Record, whose ToMesg allocates room for 84 fields per record.
 var (
-	fTimestamp  = recordField(fieldnum.RecordTimestamp)
-	fLat        = recordField(fieldnum.RecordPositionLat)
-	fLon        = recordField(fieldnum.RecordPositionLong)
-	fAltitude   = recordField(fieldnum.RecordAltitude)
-	fEnhAlt     = recordField(fieldnum.RecordEnhancedAltitude)
-	fHeartRate  = recordField(fieldnum.RecordHeartRate)
-	fCadence    = recordField(fieldnum.RecordCadence)
-	fFracCad    = recordField(fieldnum.RecordFractionalCadence)
-	fDistance   = recordField(fieldnum.RecordDistance)
-	fSpeed      = recordField(fieldnum.RecordSpeed)
-	fEnhSpeed   = recordField(fieldnum.RecordEnhancedSpeed)
-	fPower      = recordField(fieldnum.RecordPower)
-	maxRecField = 12
+	fTimestamp = recordField(fieldnum.RecordTimestamp)
+	fLat       = recordField(fieldnum.RecordPositionLat)
+	fLon       = recordField(fieldnum.RecordPositionLong)
+	fAltitude  = recordField(fieldnum.RecordAltitude)
+	fEnhAlt    = recordField(fieldnum.RecordEnhancedAltitude)
+	fHeartRate = recordField(fieldnum.RecordHeartRate)
+	fCadence   = recordField(fieldnum.RecordCadence)
+	fFracCad   = recordField(fieldnum.RecordFractionalCadence)
+	fDistance  = recordField(fieldnum.RecordDistance)
+	fSpeed     = recordField(fieldnum.RecordSpeed)
+	fEnhSpeed  = recordField(fieldnum.RecordEnhancedSpeed)
+	fPower     = recordField(fieldnum.RecordPower)
 )
 
 func recordField(num byte) *proto.FieldBase {
@@ -288,7 +287,7 @@ func fractionalNeeded(samples []workout.Sample, onFoot bool) bool {
 // backing array.
 func recordMessages(samples []workout.Sample, onFoot, withFrac bool) ([]proto.Message, error) {
 	recs := make([]proto.Message, len(samples))
-	arena := make([]proto.Field, 0, len(samples)*maxRecField)
+	arena := make([]proto.Field, 0, recordFieldCount(samples, withFrac))
 	for i := range samples {
 		s := &samples[i]
 		t, ok := fitTime(s.Time)
@@ -346,6 +345,41 @@ func recordMessages(samples []workout.Sample, onFoot, withFrac bool) ([]proto.Me
 		recs[i] = proto.Message{Num: mesgnum.Record, Fields: arena[first:len(arena):len(arena)]}
 	}
 	return recs, nil
+}
+
+// recordFieldCount is an upper bound of the fields recordMessages writes,
+// so their backing array is allocated once and no larger than needed.
+func recordFieldCount(samples []workout.Sample, withFrac bool) int {
+	n := 0
+	for i := range samples {
+		h := samples[i].Has
+		n++ // timestamp
+		if h&workout.HasPosition != 0 {
+			n += 2
+		}
+		if h&workout.HasAltitude != 0 {
+			n += 2
+		}
+		if h&workout.HasHeartRate != 0 {
+			n++
+		}
+		if h&workout.HasCadence != 0 {
+			n++
+			if withFrac {
+				n++
+			}
+		}
+		if h&workout.HasDistance != 0 {
+			n++
+		}
+		if h&workout.HasSpeed != 0 {
+			n += 2
+		}
+		if h&workout.HasPower != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func timerEvent(t time.Time, typ typedef.EventType) proto.Message {
