@@ -36,6 +36,9 @@ type Factory struct {
 
 	cfg    *config.Config
 	cfgErr error
+	// local marks a Factory whose services are emulators on this machine
+	// (the demo): their calls need no pacing for politeness.
+	local bool
 }
 
 // Config loads the configuration once: defaults, then the file, then
@@ -127,6 +130,11 @@ Try it with no account:  bandsync demo`,
 		NewCmdConvert(f, nil),
 		NewCmdInspect(f, nil),
 		NewCmdConfig(f),
+		NewCmdAuth(f),
+		NewCmdSync(f, nil),
+		NewCmdStatus(f),
+		NewCmdWorkouts(f),
+		NewCmdDemo(f),
 	)
 	return root
 }

@@ -46,6 +46,7 @@ func (s *Syncer) apply(ctx context.Context, rep *Report, jobs []job) error {
 // finish confirms what is still processing, waiting up to ConfirmWait.
 func (s *Syncer) finish(ctx context.Context, rep *Report) error {
 	deadline := s.opt.Now().Add(s.opt.ConfirmWait)
+	pause := 250 * time.Millisecond // uploads take a second or two to process
 	for {
 		processing := 0
 		for _, sk := range s.sinks {
@@ -65,9 +66,10 @@ func (s *Syncer) finish(ctx context.Context, rep *Report) error {
 		if processing == 0 || !s.opt.Now().Before(deadline) {
 			return nil
 		}
-		if err := s.opt.Sleep(ctx, 2*time.Second); err != nil {
+		if err := s.opt.Sleep(ctx, pause); err != nil {
 			return err
 		}
+		pause = min(2*pause, 4*time.Second)
 	}
 }
 

@@ -213,8 +213,8 @@ func (c *crashLedger) write(fn func() error) error {
 	return nil
 }
 
-func (c *crashLedger) UpsertWorkouts(ctx context.Context, refs []store.Ref) (out []store.Upserted, err error) {
-	err = c.write(func() error { out, err = c.Ledger.UpsertWorkouts(ctx, refs); return err })
+func (c *crashLedger) UpsertWorkouts(ctx context.Context, refs []store.Ref, sinks ...string) (out []store.Upserted, err error) {
+	err = c.write(func() error { out, err = c.Ledger.UpsertWorkouts(ctx, refs, sinks...); return err })
 	return out, err
 }
 

@@ -140,9 +140,13 @@ func (s *Syncer) record(ctx context.Context, rep *Report, refs []source.Ref) err
 	name := s.src.Name()
 	in := make([]store.Ref, len(refs))
 	for i, r := range refs {
-		in[i] = store.Ref{Source: name, ID: r.ID, Start: r.Start, Sport: r.Sport, Fingerprint: r.Fingerprint, Summary: r.Summary}
+		in[i] = store.Ref{Source: name, SourceID: r.ID, Start: r.Start, Sport: r.Sport, Fingerprint: r.Fingerprint, Summary: r.Summary}
 	}
-	ups, err := s.led.UpsertWorkouts(ctx, in)
+	names := make([]string, len(s.sinks))
+	for i, sk := range s.sinks {
+		names[i] = sk.Name()
+	}
+	ups, err := s.led.UpsertWorkouts(ctx, in, names...)
 	if err != nil {
 		return ledgerErr(fmt.Errorf("record listed workouts: %w", err))
 	}
@@ -153,15 +157,15 @@ func (s *Syncer) record(ctx context.Context, rep *Report, refs []source.Ref) err
 			rep.New++
 		case store.Changed:
 			rep.Changed++
-		}
-		for _, sk := range s.sinks {
-			d, err := s.led.EnsureDelivery(ctx, u.ID, sk.Name())
-			if err != nil {
-				return ledgerErr(err)
-			}
-			if u.Change == store.Changed && d.ChangedAtSource {
-				rep.ChangedAtSource = append(rep.ChangedAtSource,
-					fmt.Sprintf("%s on %s (activity %s)", in[i].Key(), sk.Name(), d.ActivityID))
+			for _, name := range names {
+				d, err := s.led.EnsureDelivery(ctx, u.ID, name)
+				if err != nil {
+					return ledgerErr(err)
+				}
+				if d.ChangedAtSource {
+					rep.ChangedAtSource = append(rep.ChangedAtSource,
+						fmt.Sprintf("%s on %s (activity %s)", in[i].Key(), name, d.ActivityID))
+				}
 			}
 		}
 		s.opt.Tracker.Done(progress.Listing, "", "")

@@ -36,7 +36,7 @@ import (
 
 // Ledger is what the engine needs of the store (store.Store implements it).
 type Ledger interface {
-	UpsertWorkouts(ctx context.Context, refs []store.Ref) ([]store.Upserted, error)
+	UpsertWorkouts(ctx context.Context, refs []store.Ref, sinks ...string) ([]store.Upserted, error)
 	EnsureDelivery(ctx context.Context, wid store.WorkoutID, sink string) (store.Delivery, error)
 	Pending(ctx context.Context, sink string, f store.PendingFilter) ([]store.Due, error)
 	Uploading(ctx context.Context, sink string) ([]store.Due, error)
@@ -329,7 +329,7 @@ func label(r store.Record) string {
 
 // sourceRef rebuilds what Fetch needs from the ledger's record.
 func sourceRef(r store.Record) source.Ref {
-	return source.Ref{ID: r.Ref.ID, Start: r.Start, Sport: r.Sport, Fingerprint: r.Fingerprint, Summary: r.Summary}
+	return source.Ref{ID: r.SourceID, Start: r.Start, Sport: r.Sport, Fingerprint: r.Fingerprint, Summary: r.Summary}
 }
 
 // mu guards a Report shared by workers.

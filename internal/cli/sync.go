@@ -1,0 +1,314 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bandsync/bandsync/internal/errclass"
+	"github.com/bandsync/bandsync/internal/progress"
+	"github.com/bandsync/bandsync/internal/sink"
+	"github.com/bandsync/bandsync/internal/source"
+	"github.com/bandsync/bandsync/internal/source/zepp"
+	"github.com/bandsync/bandsync/internal/store"
+	"github.com/bandsync/bandsync/internal/syncer"
+)
+
+// SyncOptions are the options of `bandsync sync`.
+type SyncOptions struct {
+	IO       IOStreams
+	Quiet    bool
+	From     string
+	Path     string
+	To       []string
+	Since    string
+	Until    string
+	DryRun   bool
+	Watch    bool
+	Interval time.Duration
+	Wait     bool
+	JSON     bool
+}
+
+// NewCmdSync builds `bandsync sync`.
+func NewCmdSync(f *Factory, runF func(*SyncOptions) error) *cobra.Command {
+	opts := &SyncOptions{}
+	cmd := &cobra.Command{
+		Use:   "sync [--from SOURCE] [--to SINK]... [--since DATE] [--until DATE] [--dry-run] [--watch [--interval D]]",
+		Short: "Put every workout of the source on the sinks, exactly once",
+		Long: `Put every workout of the source that a sink lacks there, exactly once: the
+whole history on the first run (oldest first), then what is new. A workout
+already on Strava — uploaded by Zepp's own link, say — is recorded as a
+duplicate, not uploaded again. A stopped run (Ctrl-C, a crash, a rate limit)
+resumes where it stopped.
+
+SOURCE is zepp (the default), zepp-export, gadgetbridge or files (with --path).
+SINK is strava or archive; the default is both, Strava when authorized.
+
+Strava allows an app 200 requests per 15 minutes and 2,000 a day. At the limit
+a run stops with exit code 5 and says when it can go on; --wait sleeps until
+then instead, as --watch always does.
+
+--watch keeps running: it syncs, waits --interval (default 15m) and syncs
+again; it stops cleanly on Ctrl-C or SIGTERM, even in the middle of an upload.`,
+		Example: `  bandsync sync
+  bandsync sync --dry-run --since 2024-01-01
+  bandsync sync --to archive --from files --path ~/exports
+  bandsync sync --watch --interval 10m`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.IO, opts.Quiet = f.IO, f.Quiet
+			if !cmd.Flags().Changed("interval") {
+				opts.Interval = 15 * time.Minute
+			} else if !opts.Watch {
+				return errclass.Usagef("--interval needs --watch")
+			}
+			if opts.Watch && opts.DryRun {
+				return errclass.Usagef("--watch and --dry-run cannot go together")
+			}
+			if opts.Interval < time.Minute && opts.Watch && f.Getenv("BANDSYNC_ALLOW_SHORT_INTERVAL") == "" {
+				return errclass.Usagef("--interval %s is too short: the least is 1m", opts.Interval)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return syncRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.From, "from", "zepp", "source: zepp, zepp-export, gadgetbridge or files")
+	fl.StringVar(&opts.Path, "path", "", "the export, database or folder to read (offline sources)")
+	fl.StringArrayVar(&opts.To, "to", nil, "sink: strava or archive (repeatable; default both)")
+	fl.StringVar(&opts.Since, "since", "", "only workouts that started on or after this date (YYYY-MM-DD or RFC 3339)")
+	fl.StringVar(&opts.Until, "until", "", "only workouts that started before this date")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "list and plan, but send nothing: print what would be sent")
+	fl.BoolVar(&opts.Watch, "watch", false, "keep running and sync new workouts every --interval")
+	fl.DurationVar(&opts.Interval, "interval", 15*time.Minute, "how often --watch polls the source")
+	fl.BoolVar(&opts.Wait, "wait", false, "wait for Strava's rate-limit window instead of stopping (exit 5)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the result as one JSON document (progress as JSON lines on stderr)")
+	return cmd
+}
+
+// parseDate reads YYYY-MM-DD (local midnight) or RFC 3339.
+func parseDate(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, errclass.Usagef("--%s %q: use a date like 2024-01-31 or 2024-01-31T08:00:00Z", flag, s)
+}
+
+// openSource builds the named source.
+func (f *Factory) openSource(ctx context.Context, name, path string, tr *progress.Tracker) (source.Source, error) {
+	switch name {
+	case "zepp", "":
+		zo, err := f.zeppOptions(tr.Warn)
+		if err != nil {
+			return nil, err
+		}
+		return zepp.New(zo)
+	case "zepp-export", "gadgetbridge", "files":
+		return nil, errclass.Usagef("--from %s is not available in this version yet", name)
+	}
+	return nil, errclass.Usagef("unknown source %q: use zepp, zepp-export, gadgetbridge or files", name)
+}
+
+// newTracker picks the progress printer: JSON lines with --json, bars on a
+// terminal, plain lines otherwise, nothing with --quiet.
+func newTracker(io IOStreams, quiet, asJSON bool) (*progress.Tracker, func()) {
+	switch {
+	case asJSON:
+		return progress.NewTracker(progress.NewJSON(io.ErrOut)), func() {}
+	case quiet:
+		return progress.NewTracker(progress.Discard{}), func() {}
+	case io.ErrTTY:
+		b := progress.NewBars(io.ErrOut)
+		return progress.NewTracker(b), b.Close
+	}
+	return progress.NewTracker(progress.NewLines(io.ErrOut)), func() {}
+}
+
+func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
+	since, err := parseDate("since", opts.Since)
+	if err != nil {
+		return err
+	}
+	until, err := parseDate("until", opts.Until)
+	if err != nil {
+		return err
+	}
+	c, err := f.Config()
+	if err != nil {
+		return err
+	}
+	tr, closeTr := newTracker(opts.IO, opts.Quiet, opts.JSON)
+	src, err := f.openSource(ctx, opts.From, opts.Path, tr)
+	if err != nil {
+		closeTr()
+		return err
+	}
+	sinks, err := f.sinks(ctx, opts.To)
+	if err != nil {
+		closeTr()
+		return err
+	}
+	st, err := store.Open(ctx, c.DataDir)
+	if err != nil {
+		closeTr()
+		return err
+	}
+	defer st.Close()
+	so := syncer.Options{Since: since, Until: until, DryRun: opts.DryRun, Wait: opts.Wait || opts.Watch, Tracker: tr}
+	s := syncer.New(src, sinks, st, so)
+	if opts.Watch {
+		err := s.Watch(ctx, opts.Interval, func(rep *syncer.Report, err error) {
+			if !opts.JSON {
+				printReport(opts.IO.Out, rep, err, sinks)
+			}
+		})
+		closeTr()
+		return err
+	}
+	rep, err := s.Run(ctx)
+	closeTr()
+	return finishSync(opts, rep, err, sinks)
+}
+
+// finishSync prints a run's outcome and turns it into the command's error
+// (and so its exit code).
+func finishSync(opts *SyncOptions, rep *syncer.Report, err error, sinks []sink.Sink) error {
+	if opts.JSON {
+		if jerr := writeJSON(opts.IO.Out, reportJSON(rep, err)); jerr != nil && err == nil {
+			return jerr
+		}
+	} else if opts.DryRun {
+		printPlan(opts.IO.Out, rep)
+	} else {
+		printReport(opts.IO.Out, rep, err, sinks)
+	}
+	if err != nil {
+		return err
+	}
+	if n := rep.Failed(); n > 0 {
+		total := 0
+		for _, s := range rep.Sinks {
+			total += s.Created + s.Duplicates + s.Skipped + s.Failed
+		}
+		return &partialError{failed: n, total: total, what: "workouts", more: "see bandsync status"}
+	}
+	if rep.ListErr != nil {
+		return fmt.Errorf("listing stopped early (what was listed is synced): %w", rep.ListErr)
+	}
+	return nil
+}
+
+func printPlan(w io.Writer, rep *syncer.Report) {
+	fmt.Fprintf(w, "Listed %d workouts (%d new). Would send %d:\n", rep.Listed, rep.New, len(rep.Plan))
+	for _, p := range rep.Plan {
+		fmt.Fprintf(w, "  %s  %-16s → %s  (%s)\n", p.Start.Local().Format("2006-01-02 15:04"), p.Sport, strings.Join(p.Sinks, ", "), p.Key)
+	}
+	if rep.ListErr != nil {
+		fmt.Fprintf(w, "Listing stopped early: %v\n", rep.ListErr)
+	}
+}
+
+func printReport(w io.Writer, rep *syncer.Report, err error, sinks []sink.Sink) {
+	if rep == nil {
+		return
+	}
+	fmt.Fprintf(w, "Listed %d workouts (%d new, %d changed).\n", rep.Listed, rep.New, rep.Changed)
+	for _, sk := range sinks {
+		sr := rep.Sinks[sk.Name()]
+		if sr == nil {
+			continue
+		}
+		parts := []string{fmt.Sprintf("%d uploaded", sr.Created)}
+		if sk.Name() == "archive" {
+			parts[0] = fmt.Sprintf("%d written", sr.Created)
+		}
+		parts = append(parts, fmt.Sprintf("%d already there", sr.Duplicates))
+		if sr.Skipped > 0 {
+			parts = append(parts, fmt.Sprintf("%d skipped", sr.Skipped))
+		}
+		parts = append(parts, fmt.Sprintf("%d failed", sr.Failed))
+		if sr.Unconfirmed > 0 {
+			parts = append(parts, fmt.Sprintf("%d still processing (confirmed next run)", sr.Unconfirmed))
+		}
+		if sr.Left > 0 {
+			parts = append(parts, fmt.Sprintf("%d left", sr.Left))
+		}
+		fmt.Fprintf(w, "%s: %s\n", sk.Name(), strings.Join(parts, ", "))
+		for _, f := range sr.Failures {
+			fmt.Fprintf(w, "  failed: %s\n", f)
+		}
+	}
+	for _, c := range rep.ChangedAtSource {
+		fmt.Fprintf(w, "changed at the source after it was synced (not uploaded again): %s\n", c)
+	}
+	var le *syncer.LimitError
+	if errors.As(err, &le) {
+		fmt.Fprintf(w, "Stopped at %s's rate limit: %d workouts left; run again after %s (or use --wait).\n",
+			le.Sink, le.Left, le.Until.Local().Format("15:04"))
+	}
+}
+
+// syncJSON is the --json shape of `bandsync sync`.
+type syncJSON struct {
+	Listed          int                           `json:"listed"`
+	New             int                           `json:"new"`
+	Changed         int                           `json:"changed"`
+	Sinks           map[string]*syncer.SinkReport `json:"sinks"`
+	ChangedAtSource []string                      `json:"changed_at_source"`
+	Plan            []planJSON                    `json:"plan,omitempty"`
+	ListError       string                        `json:"list_error,omitempty"`
+	LimitedUntil    *time.Time                    `json:"rate_limited_until,omitempty"`
+	Left            int                           `json:"left"`
+	Error           string                        `json:"error,omitempty"`
+}
+
+type planJSON struct {
+	Key   string    `json:"key"`
+	Start time.Time `json:"start"`
+	Sport string    `json:"sport"`
+	Sinks []string  `json:"sinks"`
+}
+
+func reportJSON(rep *syncer.Report, err error) syncJSON {
+	out := syncJSON{Sinks: map[string]*syncer.SinkReport{}, ChangedAtSource: []string{}}
+	if rep != nil {
+		out.Listed, out.New, out.Changed, out.Left = rep.Listed, rep.New, rep.Changed, rep.Left()
+		for k, v := range rep.Sinks {
+			if v.Failures == nil {
+				v.Failures = []string{}
+			}
+			out.Sinks[k] = v
+		}
+		out.ChangedAtSource = append(out.ChangedAtSource, rep.ChangedAtSource...)
+		for _, p := range rep.Plan {
+			out.Plan = append(out.Plan, planJSON{p.Key, p.Start, p.Sport.String(), p.Sinks})
+		}
+		sort.Slice(out.Plan, func(i, j int) bool { return out.Plan[i].Start.Before(out.Plan[j].Start) })
+		if rep.ListErr != nil {
+			out.ListError = rep.ListErr.Error()
+		}
+		if !rep.LimitedUntil.IsZero() {
+			u := rep.LimitedUntil.UTC()
+			out.LimitedUntil = &u
+		}
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return out
+}
