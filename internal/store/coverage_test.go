@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -96,4 +97,61 @@ func TestCompleteBackAndUncovered(t *testing.T) {
 	if got := Uncovered(nil, Window{day(1), day(2)}); !cmp.Equal(got, []Window{{day(1), day(2)}}) {
 		t.Errorf("nothing covered: %v", got)
 	}
+}
+
+// FuzzCoverage adds windows of whole days (two bytes each: start, length)
+// and checks the recorded coverage against a simple model: the set of
+// covered days. Coverage must be sorted, disjoint and not adjacent, and
+// Uncovered must return exactly the rest.
+func FuzzCoverage(f *testing.F) {
+	f.Add([]byte{1, 2, 5, 1, 3, 2})
+	f.Add([]byte{10, 5, 0, 10, 20, 3, 15, 5})
+	f.Add([]byte{0, 63, 4, 4})
+	s, _ := openTest(f)
+	ctx := context.Background()
+	base := time.Date(2017, 3, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d int) time.Time { return base.AddDate(0, 0, d) }
+	run := 0
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		run++
+		source := fmt.Sprint("fuzz-", run)
+		var model [64]bool
+		for i := 0; i+1 < len(ops) && i < 40; i += 2 {
+			from, n := int(ops[i]%64), int(ops[i+1]%8)+1
+			to := min(from+n, 64)
+			must(t, s.AddCoverage(ctx, source, at(from), at(to)))
+			for d := from; d < to; d++ {
+				model[d] = true
+			}
+		}
+		got, err := s.Coverage(ctx, source)
+		must(t, err)
+		var covered [64]bool
+		for i, w := range got {
+			if i > 0 && !got[i-1].To.Before(w.From) {
+				t.Fatalf("windows %v and %v touch or overlap", got[i-1], w)
+			}
+			for d := range 64 {
+				if !at(d).Before(w.From) && at(d).Before(w.To) {
+					covered[d] = true
+				}
+			}
+		}
+		if covered != model {
+			t.Fatalf("coverage %v does not match the days added", got)
+		}
+		var rest [64]bool
+		for _, w := range Uncovered(got, Window{at(0), at(64)}) {
+			for d := range 64 {
+				if !at(d).Before(w.From) && at(d).Before(w.To) {
+					rest[d] = true
+				}
+			}
+		}
+		for d := range 64 {
+			if rest[d] == model[d] {
+				t.Fatalf("day %d: covered %v, uncovered %v", d, model[d], rest[d])
+			}
+		}
+	})
 }

@@ -92,8 +92,13 @@ type dbError struct {
 	err  error  // the driver's error
 }
 
-func (e *dbError) Error() string   { return e.msg }
-func (e *dbError) Unwrap() []error { return []error{e.kind, e.err} }
+func (e *dbError) Error() string { return e.msg }
+func (e *dbError) Unwrap() []error {
+	if e.err == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.err}
+}
 
 // sqliteCode returns the primary SQLite result code in err's chain, or 0.
 func sqliteCode(err error) int {

@@ -47,7 +47,7 @@ func openTest(t testing.TB) (*Store, *clock) {
 func ref(i int) Ref {
 	return Ref{
 		Source:      "zepp",
-		ID:          fmt.Sprint(1700000000 + i*86400),
+		SourceID:    fmt.Sprint(1700000000 + i*86400),
 		Start:       time.Date(2024, 1, 1, 7, 30, 0, 0, time.UTC).AddDate(0, 0, i),
 		Zone:        workout.Zone{Offset: 2 * time.Hour, Known: true},
 		Sport:       workout.Sports()[i%len(workout.Sports())],

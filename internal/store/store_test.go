@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,8 +206,8 @@ func TestKilledWriter(t *testing.T) {
 			t.Errorf("round %d: %d workouts, but %d were reported committed", round, total, last+1)
 		}
 		for i, w := range got {
-			if w.Workout.Ref.ID != ref(i).ID {
-				t.Fatalf("workout %d is %s, want %s", i, w.Workout.Ref.ID, ref(i).ID)
+			if w.Workout.SourceID != ref(i).SourceID {
+				t.Fatalf("workout %d is %s, want %s", i, w.Workout.SourceID, ref(i).SourceID)
 			}
 			// The last workout may have been cut anywhere in its four
 			// transactions; all others are done.
@@ -450,4 +451,105 @@ func TestFailureMessageBounded(t *testing.T) {
 	if d := mustState(t, s, id, "strava", Failed); len(d.FailMessage) > maxMessage+4 {
 		t.Errorf("message of %d bytes kept", len(d.FailMessage))
 	}
+}
+
+// TestConcurrentUse runs writers and readers at once on one Store and a
+// read-only one (run with -race): every write lands, no call fails.
+func TestConcurrentUse(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	r, err := OpenReadOnly(ctx, s.dir)
+	must(t, err)
+	defer r.Close()
+	const writers, each = 4, 25
+	errs := make(chan error, 16)
+	done := make(chan struct{})
+	var wg, readers sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				n := w*each + i
+				id, _, err := s.UpsertWorkout(ctx, ref(n), "strava")
+				if err == nil {
+					err = s.MarkUploading(ctx, id, "strava", ref(n).Key(), "")
+				}
+				if err == nil {
+					err = s.MarkDone(ctx, id, "strava", strconv.Itoa(n))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for _, st := range []*Store{s, r} {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := st.Counts(ctx); err != nil {
+					errs <- err
+					return
+				}
+				if _, _, err := st.Workouts(ctx, Filter{State: Done, Limit: 10}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c, err := r.Counts(ctx)
+	if err != nil || c["strava"].States[Done] != writers*each {
+		t.Errorf("done: %+v %v", c["strava"], err)
+	}
+}
+
+// FuzzOpen opens damaged database files: Open either fails with an error
+// (ErrCorrupt for damage it recognises) or yields a store whose reads and
+// writes return errors rather than panicking.
+func FuzzOpen(f *testing.F) {
+	ctx := context.Background()
+	dir := f.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 30 {
+		addWorkout(f, s, i, "strava")
+	}
+	s.Close()
+	valid, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid, uint32(0), uint8(0))
+	f.Add(valid, uint32(100), uint8(0xff))
+	f.Add(valid, uint32(4096*2+17), uint8(0x55))
+	f.Fuzz(func(t *testing.T, db []byte, at uint32, x uint8) {
+		if len(db) > 0 {
+			db = append([]byte(nil), db...)
+			db[int(at)%len(db)] ^= x
+		}
+		dir := t.TempDir()
+		must(t, os.WriteFile(filepath.Join(dir, FileName), db, 0o600))
+		s, err := Open(ctx, dir)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		s.Counts(ctx)
+		s.Workouts(ctx, Filter{Limit: 5})
+		s.UpsertWorkout(ctx, ref(1000), "strava")
+	})
 }

@@ -19,7 +19,7 @@ type WorkoutID int64
 // millisecond.
 type Ref struct {
 	Source      string // the source's Name(), e.g. "zepp"
-	ID          string // stable ID within the source
+	SourceID    string // stable ID within the source (source.Ref.ID)
 	Start       time.Time
 	Zone        workout.Zone // only Offset and Known are kept
 	Sport       workout.Sport
@@ -30,7 +30,7 @@ type Ref struct {
 }
 
 // Key is the workout's idempotency key, workout.Origin.Key().
-func (r Ref) Key() string { return workout.Origin{Source: r.Source, ID: r.ID}.Key() }
+func (r Ref) Key() string { return workout.Origin{Source: r.Source, ID: r.SourceID}.Key() }
 
 // Record is a workout as the store holds it.
 type Record struct {
@@ -115,18 +115,18 @@ func (s *Store) UpsertWorkouts(ctx context.Context, refs []Ref, sinks ...string)
 }
 
 func upsert(ctx context.Context, tx *txq, r Ref, now int64) (Upserted, error) {
-	if r.Source == "" || r.ID == "" {
-		return Upserted{}, fmt.Errorf("workout %q/%q: source and ID must not be empty", r.Source, r.ID)
+	if r.Source == "" || r.SourceID == "" {
+		return Upserted{}, fmt.Errorf("workout %q/%q: source and ID must not be empty", r.Source, r.SourceID)
 	}
 	if r.Start.IsZero() {
-		return Upserted{}, fmt.Errorf("workout %s/%s: no start time", r.Source, r.ID)
+		return Upserted{}, fmt.Errorf("workout %s/%s: no start time", r.Source, r.SourceID)
 	}
 	var (
 		id WorkoutID
 		fp string
 	)
 	err := tx.QueryRowContext(ctx, `SELECT id, fingerprint FROM workouts WHERE source = ? AND source_id = ?`,
-		r.Source, r.ID).Scan(&id, &fp)
+		r.Source, r.SourceID).Scan(&id, &fp)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		key := r.Key()
@@ -134,12 +134,12 @@ func upsert(ctx context.Context, tx *txq, r Ref, now int64) (Upserted, error) {
 		err := tx.QueryRowContext(ctx, `SELECT source, source_id FROM workouts WHERE key = ?`, key).Scan(&other, &otherID)
 		if err == nil {
 			return Upserted{}, fmt.Errorf("workout %s/%s and %s/%s share the key %q: %w",
-				r.Source, r.ID, other, otherID, key, ErrKeyCollision)
+				r.Source, r.SourceID, other, otherID, key, ErrKeyCollision)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return Upserted{}, err
 		}
-		args := append([]any{r.Source, r.ID, key}, refColumns(r)...)
+		args := append([]any{r.Source, r.SourceID, key}, refColumns(r)...)
 		err = tx.QueryRowContext(ctx, `INSERT INTO workouts (source, source_id, key, `+refColumnNames+`,
 				first_seen_ms, last_seen_ms)
 			VALUES (`+marks(len(args)+2)+`) RETURNING id`,
@@ -209,7 +209,7 @@ type recordScan struct {
 }
 
 func (x *recordScan) dest() []any {
-	return []any{&x.r.ID, &x.r.Source, &x.r.Ref.ID, &x.r.Fingerprint, &x.start, &x.zone, &x.sport,
+	return []any{&x.r.ID, &x.r.Source, &x.r.SourceID, &x.r.Fingerprint, &x.start, &x.zone, &x.sport,
 		&x.dist, &x.elapsed, &x.moving, &x.cal, &x.asc, &x.avg, &x.max, &x.st, &x.first, &x.last}
 }
 

@@ -36,7 +36,7 @@ func TestUpsertWorkoutRoundTrip(t *testing.T) {
 	if err != nil || ch != Unchanged || id2 != id {
 		t.Fatalf("same upsert: id %d ch %v err %v", id2, ch, err)
 	}
-	got, _ = s.LookupWorkout(ctx, "zepp", r.ID)
+	got, _ = s.LookupWorkout(ctx, "zepp", r.SourceID)
 	if !got.LastSeen.Equal(c.Now()) || got.FirstSeen.Equal(c.Now()) {
 		t.Errorf("seen stamps: first %v last %v", got.FirstSeen, got.LastSeen)
 	}
@@ -77,11 +77,11 @@ func TestUpsertRejects(t *testing.T) {
 		t.Error("empty ID accepted")
 	}
 	// The batch is one transaction: ref(1) was not kept either.
-	if _, err := s.LookupWorkout(ctx, "zepp", ref(1).ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LookupWorkout(ctx, "zepp", ref(1).SourceID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("half a failed batch kept: %v", err)
 	}
-	a := Ref{Source: "files", ID: "run/1.fit", Start: time.Now(), Fingerprint: "x"}
-	b := Ref{Source: "files", ID: "run_1.fit", Start: time.Now(), Fingerprint: "y"}
+	a := Ref{Source: "files", SourceID: "run/1.fit", Start: time.Now(), Fingerprint: "x"}
+	b := Ref{Source: "files", SourceID: "run_1.fit", Start: time.Now(), Fingerprint: "y"}
 	if _, _, err := s.UpsertWorkout(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestWorkoutsFilter(t *testing.T) {
 	check("done anywhere", Filter{State: Done}, ids[2:4], 2)
 	check("done on archive", Filter{State: Done, Sink: "archive"}, ids[3:4], 1)
 	check("search activity", Filter{Search: "9003"}, ids[3:4], 1)
-	check("search key", Filter{Search: "ZEPP-" + ref(7).ID}, ids[7:8], 1)
+	check("search key", Filter{Search: "ZEPP-" + ref(7).SourceID}, ids[7:8], 1)
 	check("source", Filter{Source: "gadgetbridge"}, nil, 0)
 
 	got, _, err := s.Workouts(ctx, Filter{Search: "9003"})
