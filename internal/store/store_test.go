@@ -553,3 +553,43 @@ func FuzzOpen(f *testing.F) {
 		s.UpsertWorkout(ctx, ref(1000), "strava")
 	})
 }
+
+// TestDamagedBytes flips random bytes of a valid database: Open must
+// either work or fail with an error that names the file, never panic.
+// (FuzzOpen does the same under the fuzzer, which is slow on SQLite.)
+func TestDamagedBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	must(t, err)
+	for i := range 30 {
+		addWorkout(t, s, i, "strava")
+	}
+	must(t, s.Close())
+	valid, err := os.ReadFile(filepath.Join(dir, FileName))
+	must(t, err)
+	rng := rand.New(rand.NewPCG(6, uint64(time.Now().UnixNano())))
+	corrupt := 0
+	for range 100 {
+		db := append([]byte(nil), valid...)
+		for range 1 + rng.IntN(4) {
+			db[rng.IntN(len(db))] ^= byte(1 + rng.IntN(255))
+		}
+		d := t.TempDir()
+		path := filepath.Join(d, FileName)
+		must(t, os.WriteFile(path, db, 0o600))
+		s, err := Open(ctx, d)
+		if err == nil {
+			s.Counts(ctx)
+			s.Close()
+			continue
+		}
+		if errors.Is(err, ErrCorrupt) {
+			corrupt++
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("error does not name the file: %v", err)
+		}
+	}
+	t.Logf("%d of 100 damaged copies reported as damaged", corrupt)
+}
