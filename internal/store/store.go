@@ -94,9 +94,13 @@ func WithClock(now func() time.Time) Option {
 // Open opens (creating it if needed) the store in the data directory dir
 // for reading and writing, and brings its schema up to date.
 //
-// It first takes the directory's process lock: if another bandsync holds
-// it, Open fails at once with a *LockedError (errors.Is ErrLocked). The lock
-// lasts until Close, or until the process exits however it exits.
+// It first takes the directory's process lock (the file bandsync.lock: an
+// flock on unix, a LockFileEx byte-range lock on Windows): if another
+// bandsync holds it, Open fails at once with a *LockedError (errors.Is
+// ErrLocked). The lock lasts until Close, or until the process exits however
+// it exits; the operating system releases it, so a crash leaves no stale
+// lock. A data directory on a network file system may not support either
+// kind of lock reliably; keep it on a local disk.
 //
 // Before applying schema migrations to an existing database, Open copies it
 // to bandsync.db.before-vN (N the version it had), so a failed upgrade can
@@ -115,6 +119,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	}
 	s := newStore(dir, opts)
 	s.lock = lock
+	// The ledger is personal data: create it private. SQLite gives its
+	// -wal and -shm files the database file's permissions.
+	if f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	// synchronous=NORMAL keeps every commit atomic and survives any
 	// crash of the process; after a power cut or kernel crash it may lose
 	// the last commits, which reconciling with the sink repairs, except for
@@ -296,6 +305,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", backup); err != nil {
 			return s.explain(fmt.Errorf("back up %s before upgrading it: %w", s.path, err))
 		}
+		os.Chmod(backup, 0o600)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return s.explain(fmt.Errorf("upgrade %s from schema %d to %d: %w", s.path, cur, target, err))

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -376,6 +377,23 @@ func TestBadFiles(t *testing.T) {
 				t.Error("OpenReadOnly accepted the file")
 			}
 		})
+	}
+}
+
+func TestFilesArePrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no unix permissions")
+	}
+	s, _ := openTest(t)
+	addWorkout(t, s, 0, "strava")
+	for _, name := range []string{FileName, FileName + "-wal", lockName} {
+		fi, err := os.Stat(filepath.Join(s.dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v", name, fi.Mode())
+		}
 	}
 }
 
