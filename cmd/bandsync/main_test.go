@@ -15,7 +15,13 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"bandsync": func() { os.Exit(cli.Main()) },
+		"bandsync":     func() { os.Exit(cli.Main()) },
+		"fake-browser": func() { os.Exit(fakeBrowser()) },
+		"http-get":     func() { os.Exit(httpGet()) },
+		"fake-browser-tamper": func() {
+			os.Args = append([]string{os.Args[0], "-tamper-state"}, os.Args[1:]...)
+			os.Exit(fakeBrowser())
+		},
 	})
 }
 
@@ -38,7 +44,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":     cmdExits,
+			"emulators": cmdEmulators,
+			"mode":      cmdMode,
 		},
 	})
 }

@@ -135,6 +135,7 @@ Try it with no account:  bandsync demo`,
 		NewCmdStatus(f),
 		NewCmdWorkouts(f),
 		NewCmdDemo(f),
+		NewCmdExport(f),
 	)
 	return root
 }

@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bandsync/bandsync/internal/config"
-	"github.com/bandsync/bandsync/internal/errclass"
 	stravaemu "github.com/bandsync/bandsync/internal/emulator/strava"
 	zeppemu "github.com/bandsync/bandsync/internal/emulator/zepp"
+	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/sink"
 	stravaapi "github.com/bandsync/bandsync/internal/sink/strava/api"
 	"github.com/bandsync/bandsync/internal/store"
@@ -330,4 +330,3 @@ func demoCheck(ctx context.Context, out io.Writer, d *demoEnv, st *store.Store, 
 	fmt.Fprintln(out, "\nCheck passed: every workout is on Strava exactly once, and Strava's moving time equals the band's.")
 	return nil
 }
-

@@ -265,16 +265,26 @@ func printReport(w io.Writer, rep *syncer.Report, err error, sinks []sink.Sink) 
 
 // syncJSON is the --json shape of `bandsync sync`.
 type syncJSON struct {
-	Listed          int                           `json:"listed"`
-	New             int                           `json:"new"`
-	Changed         int                           `json:"changed"`
-	Sinks           map[string]*syncer.SinkReport `json:"sinks"`
-	ChangedAtSource []string                      `json:"changed_at_source"`
-	Plan            []planJSON                    `json:"plan,omitempty"`
-	ListError       string                        `json:"list_error,omitempty"`
-	LimitedUntil    *time.Time                    `json:"rate_limited_until,omitempty"`
-	Left            int                           `json:"left"`
-	Error           string                        `json:"error,omitempty"`
+	Listed          int                       `json:"listed"`
+	New             int                       `json:"new"`
+	Changed         int                       `json:"changed"`
+	Sinks           map[string]sinkReportJSON `json:"sinks"`
+	ChangedAtSource []string                  `json:"changed_at_source"`
+	Plan            []planJSON                `json:"plan,omitempty"`
+	ListError       string                    `json:"list_error,omitempty"`
+	LimitedUntil    *time.Time                `json:"rate_limited_until,omitempty"`
+	Left            int                       `json:"left"`
+	Error           string                    `json:"error,omitempty"`
+}
+
+type sinkReportJSON struct {
+	Created     int      `json:"created"`
+	Duplicates  int      `json:"duplicates"`
+	Skipped     int      `json:"skipped"`
+	Failed      int      `json:"failed"`
+	Unconfirmed int      `json:"unconfirmed"`
+	Left        int      `json:"left"`
+	Failures    []string `json:"failures"`
 }
 
 type planJSON struct {
@@ -285,14 +295,12 @@ type planJSON struct {
 }
 
 func reportJSON(rep *syncer.Report, err error) syncJSON {
-	out := syncJSON{Sinks: map[string]*syncer.SinkReport{}, ChangedAtSource: []string{}}
+	out := syncJSON{Sinks: map[string]sinkReportJSON{}, ChangedAtSource: []string{}}
 	if rep != nil {
 		out.Listed, out.New, out.Changed, out.Left = rep.Listed, rep.New, rep.Changed, rep.Left()
 		for k, v := range rep.Sinks {
-			if v.Failures == nil {
-				v.Failures = []string{}
-			}
-			out.Sinks[k] = v
+			out.Sinks[k] = sinkReportJSON{v.Created, v.Duplicates, v.Skipped, v.Failed, v.Unconfirmed, v.Left,
+				append([]string{}, v.Failures...)}
 		}
 		out.ChangedAtSource = append(out.ChangedAtSource, rep.ChangedAtSource...)
 		for _, p := range rep.Plan {
