@@ -271,7 +271,7 @@ func deviceRow(band, strava string, known bool) Row {
 
 func sportRow(band workout.Sport, strava string) Row {
 	want, _ := band.Strava()
-	r := Row{Name: "Sport type", Band: want + " (" + band.Title() + ")", Strava: text(strava)}
+	r := Row{Name: "Sport type", Band: want, Strava: text(strava)}
 	if strava != "" && strava != want {
 		r.Differs = true
 		r.Note = fmt.Sprintf("Strava has it as %s, not %s: guessed from the file by whoever uploaded it, or changed on strava.com", strava, want)
