@@ -378,7 +378,15 @@ func (s *Store) readTx(ctx context.Context, op string, fn func(tx *txq) error) e
 	return nil
 }
 
-func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *txq) error, durable bool) error {
+func (s *Store) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *txq) error, durable bool) (err error) {
+	defer func() {
+		// database/sql rolls a transaction back when its context ends, and
+		// the caller then sees "transaction has already been committed or
+		// rolled back"; make it say why.
+		if cerr := ctx.Err(); err != nil && cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %v", cerr, err)
+		}
+	}()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
