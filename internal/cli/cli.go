@@ -136,6 +136,7 @@ Try it with no account:  bandsync demo`,
 		NewCmdWorkouts(f),
 		NewCmdDemo(f),
 		NewCmdExport(f),
+		NewCmdService(f),
 	)
 	return root
 }
