@@ -167,6 +167,9 @@ type fakeStrava struct {
 	mu    sync.Mutex
 	calls map[string]int
 	token string
+	// failFor lists activities whose fetch fails with an error that
+	// carries the token.
+	failFor map[string]bool
 }
 
 func newFakeStrava() *fakeStrava { return &fakeStrava{calls: map[string]int{}, token: secretToken} }
@@ -174,7 +177,11 @@ func newFakeStrava() *fakeStrava { return &fakeStrava{calls: map[string]int{}, t
 func (f *fakeStrava) Streams(_ context.Context, activityID string) (Streams, error) {
 	f.mu.Lock()
 	f.calls[activityID]++
+	fail := f.failFor[activityID]
 	f.mu.Unlock()
+	if fail {
+		return Streams{}, errors.New("GET /activities/" + activityID + "/streams with Authorization: Bearer " + f.token + ": 500")
+	}
 	var start time.Time
 	var sport workout.Sport
 	for _, sw := range seeds {
