@@ -108,21 +108,30 @@ const (
 	Mile      = 1609.344
 )
 
+// MaxSplits bounds Splits: a distance that would need more pieces is
+// corrupt (10 000 km), and Splits returns nil for it.
+const MaxSplits = 10000
+
 // Splits cuts the workout into consecutive pieces of unit metres (Kilometre
 // or Mile) using the samples' cumulative distance, interpolating the instant
 // each boundary was crossed. The last split holds the remainder. It returns
-// nil when no sample has a distance.
+// nil when no sample has a distance, or when the distance would make more
+// than MaxSplits pieces.
 func (w *Workout) Splits(unit float64) []Split {
-	var pts []Sample
-	for _, s := range w.Samples {
-		if s.Has&HasDistance != 0 {
-			pts = append(pts, s)
-		}
-	}
-	if len(pts) == 0 || unit <= 0 {
+	if unit <= 0 {
 		return nil
 	}
-	var out []Split
+	last := -1
+	for i := len(w.Samples) - 1; i >= 0; i-- {
+		if w.Samples[i].Has&HasDistance != 0 {
+			last = i
+			break
+		}
+	}
+	if last < 0 || w.Samples[last].Distance/unit > MaxSplits {
+		return nil
+	}
+	out := make([]Split, 0, int(w.Samples[last].Distance/unit)+1)
 	cur := Split{Index: 1, Start: w.Start}
 	next := unit
 	prevT, prevD := w.Start, 0.0
@@ -133,10 +142,13 @@ func (w *Workout) Splits(unit float64) []Split {
 		out = append(out, cur)
 		cur = Split{Index: cur.Index + 1, Start: t}
 	}
-	for _, p := range pts {
+	for i := range w.Samples[:last+1] {
+		p := &w.Samples[i]
+		if p.Has&HasDistance == 0 {
+			continue
+		}
 		for p.Distance >= next {
-			// interpolate crossing time between prev and p
-			frac := 1.0
+			frac := 1.0 // where between prev and p the boundary lies
 			if p.Distance > prevD {
 				frac = (next - prevD) / (p.Distance - prevD)
 			}
@@ -147,13 +159,12 @@ func (w *Workout) Splits(unit float64) []Split {
 		}
 		prevT, prevD = p.Time, p.Distance
 	}
-	last := pts[len(pts)-1]
 	end := w.End()
-	if end.Before(last.Time) {
-		end = last.Time
+	if lt := w.Samples[last].Time; end.Before(lt) {
+		end = lt
 	}
-	if last.Distance > float64(cur.Index-1)*unit+0.5 {
-		closeAt(end, last.Distance)
+	if d := w.Samples[last].Distance; d > float64(cur.Index-1)*unit+0.5 {
+		closeAt(end, d)
 	}
 	return out
 }

@@ -236,3 +236,23 @@ func TestSportTables(t *testing.T) {
 		t.Errorf("virtual ride = %v", got)
 	}
 }
+
+func TestSplitsCorruptDistance(t *testing.T) {
+	w := &Workout{Start: t0}
+	var s Sample
+	s.Time = at(10)
+	s.SetDistance(1e12) // a corrupt reading: a billion km
+	w.Samples = []Sample{s}
+	if sp := w.Splits(Kilometre); sp != nil {
+		t.Fatalf("got %d splits for a corrupt distance", len(sp))
+	}
+}
+
+func BenchmarkSplits(b *testing.B) {
+	w := trackWorkout(3600, []Interval{{at(100), at(130)}, {at(2000), at(2100)}})
+	w.FillDistanceFromGPS()
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Splits(Kilometre)
+	}
+}
