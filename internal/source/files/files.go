@@ -46,6 +46,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -196,33 +197,45 @@ func (s *Source) scan(ctx context.Context) ([]source.Ref, error) {
 			s.opt.Warnf("%v", p)
 		}
 	}
-	byID := map[string]found{}
-	seenStats := map[string]bool{}
-	seenMeta := map[string]bool{}
+	var cands []candidate
 	err := s.walk(ctx, report, func(c candidate) {
 		if growing[c.path] || settle > 0 && now.Sub(c.modTime()) < settle {
 			return // taken once Watch sees it settled
 		}
+		cands = append(cands, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	looked, err := s.lookAll(ctx, cands)
+	if err != nil {
+		return nil, err
+	}
+
+	byID := map[string]found{}
+	seenStats := make(map[string]bool, len(cands))
+	seenMeta := make(map[string]bool, len(cands))
+	for i, c := range cands {
 		seenStats[c.path] = true
-		st, m, err := s.look(c)
-		if err != nil {
-			report(c.display, err)
-			return
+		l := looked[i]
+		if l.err != nil {
+			report(c.display, l.err)
+			continue
 		}
-		seenMeta[st.fp] = true
-		if m.err != nil {
-			report(c.display, m.err)
-			return
+		seenMeta[l.st.fp] = true
+		if l.m.err != nil {
+			report(c.display, l.m.err)
+			continue
 		}
 		f := found{
-			ref:  source.Ref{ID: ID(m.start), Start: m.start, Sport: m.sport, Fingerprint: st.fp, Summary: m.summary},
+			ref:  source.Ref{ID: ID(l.m.start), Start: l.m.start, Sport: l.m.sport, Fingerprint: l.st.fp, Summary: l.m.summary},
 			path: c.path,
 			rank: rank(c.path),
 		}
 		old, dup := byID[f.ref.ID]
 		if !dup {
 			byID[f.ref.ID] = f
-			return
+			continue
 		}
 		keep, drop := old, f
 		if f.rank < old.rank || f.rank == old.rank && f.path < old.path {
@@ -232,9 +245,6 @@ func (s *Source) scan(ctx context.Context) ([]source.Ref, error) {
 		if keep.ref.Fingerprint != drop.ref.Fingerprint {
 			report(s.display(drop.path), fmt.Errorf("starts at the same second as %s, which is taken as workout %s instead", s.display(keep.path), keep.ref.ID))
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
 
 	refs := make([]source.Ref, 0, len(byID))
@@ -281,6 +291,46 @@ func rank(path string) int {
 		return 2
 	}
 	return 3
+}
+
+// looked is what look returned for one candidate.
+type looked struct {
+	st  stamp
+	m   *meta
+	err error
+}
+
+// lookAll runs look over the candidates on as many goroutines as there
+// are CPUs: decoding XML is the cost of a first listing (about 30 ms for
+// a 30-minute GPX or TCX, 1 ms for FIT). Each goroutine holds one decoded
+// workout at a time, so memory stays bounded.
+func (s *Source) lookAll(ctx context.Context, cands []candidate) ([]looked, error) {
+	out := make([]looked, len(cands))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(cands), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				st, m, err := s.look(cands[i])
+				out[i] = looked{st, m, err}
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := range cands {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return out, err
 }
 
 // look returns the stamp and decoded meta of a candidate, reading it only
