@@ -86,16 +86,15 @@ var _ source.Source = (*Source)(nil)
 // zip, or a folder of FIT files — and checks that it can be read. A
 // database that is locked, damaged or of an unknown schema fails here,
 // naming the file.
-func Open(ctx context.Context, path string, opt Options) (s *Source, err error) {
+func Open(ctx context.Context, path string, opt Options) (_ *Source, err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, errclass.New(errclass.Usage, fmt.Errorf("gadgetbridge: %w", err))
 	}
-	s = &Source{input: path}
+	s := &Source{input: path}
 	defer func() {
 		if err != nil {
 			s.Close()
-			s = nil
 		}
 	}()
 	var sets multiSet
