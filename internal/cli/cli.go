@@ -79,14 +79,17 @@ func (f *Factory) ConfigPath() (path string, must bool) {
 // Main runs bandsync with the process's arguments and streams and returns
 // the exit code.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
 	f := &Factory{
 		IO: IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 			ErrTTY: isatty.IsTerminal(os.Stderr.Fd())},
 		Getenv: os.Getenv,
 	}
-	return Run(ctx, f, os.Args[1:])
+	stop := startProfiling(os.Getenv)
+	code := Run(ctx, f, os.Args[1:])
+	stop()
+	return code
 }
 
 // Run executes one command line and returns the exit code. Tests call it

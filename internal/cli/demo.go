@@ -128,8 +128,12 @@ func startDemo(f *Factory, opts *DemoOptions) (*demoEnv, error) {
 	d.cleanup = append(d.cleanup, func() { _ = stop() })
 
 	big := stravaapi.Pair{Quarter: 1 << 30, Day: 1 << 30}
+	files := filepath.Join(d.dataDir, "strava-emulator")
+	if err := os.MkdirAll(files, 0o700); err != nil {
+		return nil, err
+	}
 	d.strava = stravaemu.New(stravaemu.Options{ProcessingDelay: 100 * time.Millisecond,
-		Limits: stravaemu.Limits{Overall: big, Read: big}})
+		Limits: stravaemu.Limits{Overall: big, Read: big}, FileDir: files})
 	for i := range n {
 		if i%demoZeppLinkEvery == demoZeppLinkEvery/2 {
 			w := zeppemu.GenerateOne(opts.Seed, i)

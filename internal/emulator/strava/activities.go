@@ -1,15 +1,19 @@
 package strava
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bandsync/bandsync/internal/format/fit"
 	"github.com/bandsync/bandsync/internal/sink/strava/api"
 	"github.com/bandsync/bandsync/internal/workout"
 )
@@ -38,7 +42,29 @@ type activity struct {
 	hideFromHome bool
 	gearID       *string
 	manual       bool
-	w            *workout.Workout // for streams and summaries; nil for manual ones
+	// What the summaries show beyond the totals, read from the file once.
+	maxSpeed       float64
+	avgHR, maxHR   int
+	startLL, endLL []float64
+	// The file, for streams: in memory (w), or on disk (file, with its
+	// data type) when Options.FileDir is set so that memory stays flat.
+	w    *workout.Workout
+	file string
+	kind string
+}
+
+// workout returns the activity's workout for streams; nil for manual ones.
+func (a *activity) workout() *workout.Workout {
+	if a.w != nil || a.file == "" {
+		return a.w
+	}
+	data, err := os.ReadFile(a.file)
+	if err != nil {
+		return nil
+	}
+	base, gz := strings.CutSuffix(a.kind, ".gz")
+	w, _ := decodeUpload(data, base, gz)
+	return w
 }
 
 func (s *Server) activityFromUpload(u *upload) *activity {
@@ -73,7 +99,7 @@ func (s *Server) activityFromUpload(u *upload) *activity {
 // total_timer_time, which the decoder puts in Summary.Moving); files without
 // one get the moving time computed from their pauses.
 func newActivity(id int64, w *workout.Workout) *activity {
-	return &activity{
+	a := &activity{
 		ID:       id,
 		start:    w.Start.UTC().Truncate(time.Second),
 		zone:     w.Zone,
@@ -82,8 +108,26 @@ func newActivity(id int64, w *workout.Workout) *activity {
 		distance: w.Distance(),
 		ascent:   w.Summary.Ascent,
 		calories: w.Summary.Calories,
+		maxSpeed: w.Summary.MaxSpeed,
 		w:        w,
 	}
+	if w.Summary.AvgHR > 0 {
+		a.avgHR, a.maxHR = w.Summary.AvgHR, w.Summary.MaxHR
+	}
+	first, last := -1, -1
+	for i := range w.Samples {
+		if w.Samples[i].Has&workout.HasPosition != 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first >= 0 {
+		a.startLL = []float64{w.Samples[first].Lat, w.Samples[first].Lon}
+		a.endLL = []float64{w.Samples[last].Lat, w.Samples[last].Lon}
+	}
+	return a
 }
 
 // autoName is Strava's default title, "Morning Run" and the like, from the
@@ -147,7 +191,15 @@ func (s *Server) Add(seed Seed) int64 {
 	}
 	s.seq++
 	a.uploadID = s.seq
-	s.activities[a.ID] = a
+	if s.opt.FileDir != "" {
+		// Keep memory flat: the seed's file goes to disk like an upload's.
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if fit.Encode(zw, seed.Workout, fit.EncodeOptions{}) == nil && zw.Close() == nil {
+			s.keepFile(a, &upload{data: buf.Bytes(), kind: "fit.gz"})
+		}
+	}
+	s.addLocked(a)
 	return a.ID
 }
 
@@ -173,7 +225,7 @@ func (s *Server) Delete(id int64) bool {
 	if !ok {
 		return false
 	}
-	delete(s.activities, id)
+	s.removeLocked(a)
 	if u := s.uploads[a.uploadID]; u != nil {
 		u.Status, u.ActivityID = api.StatusDeleted, nil
 	}
@@ -228,25 +280,11 @@ func (s *Server) summary(a *activity) api.SummaryActivity {
 	if a.moving > 0 {
 		out.AverageSpeed = a.distance / float64(a.moving)
 	}
-	if w := a.w; w != nil {
-		out.MaxSpeed = w.Summary.MaxSpeed
-		if w.Summary.AvgHR > 0 {
-			out.HasHeartrate, out.AverageHeartrate, out.MaxHeartrate = true, float64(w.Summary.AvgHR), float64(w.Summary.MaxHR)
-		}
-		first, last := -1, -1
-		for i := range w.Samples {
-			if w.Samples[i].Has&workout.HasPosition != 0 {
-				if first < 0 {
-					first = i
-				}
-				last = i
-			}
-		}
-		if first >= 0 {
-			out.StartLatLng = []float64{w.Samples[first].Lat, w.Samples[first].Lon}
-			out.EndLatLng = []float64{w.Samples[last].Lat, w.Samples[last].Lon}
-		}
+	out.MaxSpeed = a.maxSpeed
+	if a.avgHR > 0 {
+		out.HasHeartrate, out.AverageHeartrate, out.MaxHeartrate = true, float64(a.avgHR), float64(a.maxHR)
 	}
+	out.StartLatLng, out.EndLatLng = a.startLL, a.endLL
 	return out
 }
 
@@ -410,8 +448,10 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, tok *acce
 	s.mu.Lock()
 	a := s.lookup(w, r, tok)
 	var set api.StreamSet
-	if a != nil && a.w != nil {
-		set = streams(a.w, keys)
+	if a != nil {
+		if wo := a.workout(); wo != nil {
+			set = streams(wo, keys)
+		}
 	}
 	s.mu.Unlock()
 	if a != nil {

@@ -101,6 +101,11 @@ type Options struct {
 	// existing activity already has as a duplicate. Unverified (§10 q4);
 	// off by default, since reports say Strava keys on the start time.
 	DuplicateByExternalID bool
+	// FileDir, when set, receives every uploaded file (named by activity
+	// ID); the server then keeps only summaries in memory and reads a file
+	// again for its streams, so memory stays flat over a long backfill
+	// (the demo). Empty keeps everything in memory.
+	FileDir string
 	// DefaultSportType is the athlete's default sport, used for files whose
 	// sport Strava does not recognise (runnerup #582); default "Run".
 	DefaultSportType api.SportType
@@ -139,7 +144,10 @@ type Server struct {
 	latest  string            // the newest access token
 
 	activities map[int64]*activity
+	byStart    map[int64][]int64  // start (unix s) → activity IDs
+	byExt      map[string][]int64 // external_id → activity IDs
 	uploads    map[int64]*upload
+	processing []int64 // uploads still processing, in upload order
 	usage      usage
 	faults     map[string][]Fault
 	counts     map[string]int
@@ -179,6 +187,8 @@ func New(opt Options) *Server {
 		access:     map[string]*accessToken{},
 		refresh:    map[string]string{},
 		activities: map[int64]*activity{},
+		byStart:    map[int64][]int64{},
+		byExt:      map[string][]int64{},
 		uploads:    map[int64]*upload{},
 		faults:     map[string][]Fault{},
 		counts:     map[string]int{},

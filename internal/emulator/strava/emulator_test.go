@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -477,5 +478,49 @@ func TestUpdateAndStreams(t *testing.T) {
 	}
 	if resp, _ := f.do(http.MethodGet, "/api/v3/activities/999", "", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown activity: %s", resp.Status)
+	}
+}
+
+// With FileDir the server keeps uploaded files on disk, not in memory, and
+// still serves their streams and finds duplicates.
+func TestFileDirKeepsFilesOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	f := newFixture(t, Options{ProcessingDelay: time.Second, FileDir: dir})
+	w := run(f.clk.now().Add(-48*time.Hour), workout.SportRun, true)
+	_, u := f.upload("fit.gz", encode(t, w, "fit", true), map[string]string{"external_id": "k1"})
+	f.clk.add(2 * time.Second)
+	_, body := f.do(http.MethodGet, "/api/v3/uploads/"+u.IDStr, "", nil)
+	var got api.Upload
+	if err := json.Unmarshal(body, &got); err != nil || got.Activity() == 0 {
+		t.Fatalf("upload: %s", body)
+	}
+	files, _ := os.ReadDir(dir)
+	if len(files) != 1 || !strings.HasSuffix(files[0].Name(), ".fit.gz") {
+		t.Fatalf("files on disk: %v", files)
+	}
+	f.s.mu.Lock()
+	a := f.s.activities[got.Activity()]
+	inMemory := a.w != nil
+	f.s.mu.Unlock()
+	if inMemory {
+		t.Error("the workout is still held in memory")
+	}
+	_, raw := f.do(http.MethodGet, "/api/v3/activities/"+itoa(got.Activity())+"/streams?keys=time,heartrate&key_by_type=true", "", nil)
+	var set api.StreamSet
+	if err := json.Unmarshal(raw, &set); err != nil || set.Time == nil || len(set.Time.Data) == 0 {
+		t.Fatalf("streams from disk: %s", raw)
+	}
+	// The same start again is a duplicate, found through the index.
+	_, u2 := f.upload("fit.gz", encode(t, w, "fit", true), map[string]string{"external_id": "k2"})
+	f.clk.add(2 * time.Second)
+	_, body = f.do(http.MethodGet, "/api/v3/uploads/"+u2.IDStr, "", nil)
+	if !strings.Contains(string(body), "duplicate of activity "+itoa(got.Activity())) {
+		t.Fatalf("second upload: %s", body)
+	}
+	if !f.s.Delete(got.Activity()) {
+		t.Fatal("delete")
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("a deleted activity's file stays: %v", files)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +34,8 @@ type upload struct {
 	api.Upload
 	readyAt  time.Time // zero: never (stays processing)
 	workout  *workout.Workout
+	data     []byte // the file as sent, while processing
+	kind     string // its data_type
 	parseErr string
 	form     uploadForm
 	fromFIT  bool
@@ -99,6 +104,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ *accessT
 	}}
 	u.workout, u.parseErr = decodeUpload(data, base, gz)
 	u.fromFIT = base == "fit"
+	if s.opt.FileDir != "" {
+		u.data, u.kind = data, dataType
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,6 +118,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ *accessT
 		u.readyAt = now.Add(d)
 	}
 	s.uploads[u.ID] = u
+	s.processing = append(s.processing, u.ID)
 	if s.opt.DuplicatesAtPost && u.parseErr == "" {
 		if dup := s.duplicateLocked(u); dup != nil {
 			s.failLocked(u, s.duplicateMessage(u.ExternalID, dup))
@@ -148,9 +157,14 @@ func decodeUpload(data []byte, base string, gz bool) (*workout.Workout, string) 
 // processLocked finishes every upload whose processing time has passed, in
 // upload order, so a later upload of the same workout is the duplicate.
 func (s *Server) processLocked(now time.Time) {
-	for _, id := range sortedIDs(s.uploads) {
+	still := s.processing[:0]
+	for _, id := range s.processing {
 		u := s.uploads[id]
-		if u.Status != api.StatusProcessing || u.readyAt.IsZero() || now.Before(u.readyAt) {
+		if u.Status != api.StatusProcessing {
+			continue
+		}
+		if u.readyAt.IsZero() || now.Before(u.readyAt) {
+			still = append(still, id)
 			continue
 		}
 		switch {
@@ -160,11 +174,27 @@ func (s *Server) processLocked(now time.Time) {
 			s.failLocked(u, s.duplicateMessage(u.ExternalID, s.duplicateLocked(u)))
 		default:
 			a := s.activityFromUpload(u)
-			s.activities[a.ID] = a
+			s.keepFile(a, u)
+			s.addLocked(a)
 			u.Status, u.ActivityID = api.StatusReady, &a.ID
 			u.workout = nil
 		}
+		u.data = nil
 	}
+	s.processing = still
+}
+
+// keepFile moves an activity's file to Options.FileDir, when set, so the
+// server holds only summaries in memory.
+func (s *Server) keepFile(a *activity, u *upload) {
+	if s.opt.FileDir == "" || u.data == nil {
+		return
+	}
+	path := filepath.Join(s.opt.FileDir, fmt.Sprintf("%d.%s", a.ID, u.kind))
+	if err := os.WriteFile(path, u.data, 0o600); err != nil {
+		return // keep it in memory then
+	}
+	a.w, a.file, a.kind = nil, path, u.kind
 }
 
 func (s *Server) failLocked(u *upload, msg string) {
@@ -176,16 +206,52 @@ func (s *Server) failLocked(u *upload, msg string) {
 // emulator calls two activities the same when they start in the same
 // second (guess), and optionally when they share the external_id.
 func (s *Server) duplicateLocked(u *upload) *activity {
-	for _, id := range sortedIDs(s.activities) {
-		a := s.activities[id]
-		if u.workout != nil && a.start.Unix() == u.workout.Start.Unix() {
-			return a
-		}
-		if s.opt.DuplicateByExternalID && a.externalID != nil && *a.externalID == u.ExternalID {
-			return a
+	var found *activity
+	if u.workout != nil {
+		found = s.first(s.byStart[u.workout.Start.Unix()])
+	}
+	if s.opt.DuplicateByExternalID {
+		if a := s.first(s.byExt[u.ExternalID]); a != nil && (found == nil || a.ID < found.ID) {
+			found = a
 		}
 	}
-	return nil
+	return found
+}
+
+// first returns the oldest activity of ids.
+func (s *Server) first(ids []int64) *activity {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.activities[slices.Min(ids)]
+}
+
+// addLocked stores an activity and indexes it by start and external_id.
+func (s *Server) addLocked(a *activity) {
+	s.activities[a.ID] = a
+	k := a.start.Unix()
+	s.byStart[k] = append(s.byStart[k], a.ID)
+	if a.externalID != nil {
+		s.byExt[*a.externalID] = append(s.byExt[*a.externalID], a.ID)
+	}
+}
+
+// removeLocked forgets an activity and its index entries.
+func (s *Server) removeLocked(a *activity) {
+	delete(s.activities, a.ID)
+	drop := func(ids []int64) []int64 { return slices.DeleteFunc(ids, func(id int64) bool { return id == a.ID }) }
+	k := a.start.Unix()
+	if s.byStart[k] = drop(s.byStart[k]); len(s.byStart[k]) == 0 {
+		delete(s.byStart, k)
+	}
+	if a.externalID != nil {
+		if s.byExt[*a.externalID] = drop(s.byExt[*a.externalID]); len(s.byExt[*a.externalID]) == 0 {
+			delete(s.byExt, *a.externalID)
+		}
+	}
+	if a.file != "" {
+		_ = os.Remove(a.file)
+	}
 }
 
 func (s *Server) duplicateMessage(file string, a *activity) string {
