@@ -140,6 +140,8 @@ Try it with no account:  bandsync demo`,
 		NewCmdDemo(f),
 		NewCmdExport(f),
 		NewCmdService(f),
+		NewCmdServe(f),
+		NewCmdPlot(f),
 	)
 	return root
 }

@@ -197,7 +197,7 @@ func demoRun(ctx context.Context, f *Factory, opts *DemoOptions) error {
 
 	// Backfill.
 	tr, closeTr := newTracker(opts.IO, opts.Quiet, false)
-	src, err := df.openSource(ctx, "zepp", "", tr)
+	src, _, err := df.openSource(ctx, "zepp", "", tr)
 	if err != nil {
 		closeTr()
 		return err
@@ -221,7 +221,12 @@ func demoRun(ctx context.Context, f *Factory, opts *DemoOptions) error {
 		return fmt.Errorf("demo: sync: %w", err)
 	}
 	printReport(out, rep, nil, sinks)
-	return demoCheck(ctx, out, d, st, rep, sinks, elapsed)
+	if err := demoCheck(ctx, out, d, st, rep, sinks, elapsed); err != nil || !opts.Serve {
+		return err
+	}
+	st.Close()
+	fmt.Fprintf(out, "\nThe emulators keep running while the dashboard is open; the demo's data stays in %s.\n", d.dataDir)
+	return serveRun(ctx, df, &ServeOptions{IO: opts.IO, Addr: "127.0.0.1:0"}, nil)
 }
 
 // demoCheck prints the outcome and checks it: every workout on Strava

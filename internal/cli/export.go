@@ -83,10 +83,11 @@ func exportRun(ctx context.Context, f *Factory, opts *ExportOptions) error {
 	}
 	tr, closeTr := newTracker(opts.IO, opts.Quiet, false)
 	defer closeTr()
-	src, err := f.openSource(ctx, opts.From, opts.Path, tr)
+	src, closeSrc, err := f.openSource(ctx, opts.From, opts.Path, tr)
 	if err != nil {
 		return err
 	}
+	defer closeSrc()
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", opts.Out, err)
 	}

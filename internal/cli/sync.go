@@ -15,6 +15,7 @@ import (
 	"github.com/bandsync/bandsync/internal/progress"
 	"github.com/bandsync/bandsync/internal/sink"
 	"github.com/bandsync/bandsync/internal/source"
+	"github.com/bandsync/bandsync/internal/source/gadgetbridge"
 	"github.com/bandsync/bandsync/internal/source/zepp"
 	"github.com/bandsync/bandsync/internal/store"
 	"github.com/bandsync/bandsync/internal/syncer"
@@ -109,19 +110,40 @@ func parseDate(flag, s string) (time.Time, error) {
 	return time.Time{}, errclass.Usagef("--%s %q: use a date like 2024-01-31 or 2024-01-31T08:00:00Z", flag, s)
 }
 
-// openSource builds the named source.
-func (f *Factory) openSource(ctx context.Context, name, path string, tr *progress.Tracker) (source.Source, error) {
+// openSource builds the named source; closeSrc releases what it holds
+// (temporary copies of an export).
+func (f *Factory) openSource(ctx context.Context, name, path string, tr *progress.Tracker) (src source.Source, closeSrc func(), err error) {
+	noop := func() {}
+	needPath := func() error {
+		if path == "" {
+			return errclass.Usagef("--from %s needs --path: the export, database or folder to read", name)
+		}
+		return nil
+	}
 	switch name {
 	case "zepp", "":
 		zo, err := f.zeppOptions(tr.Warn)
 		if err != nil {
-			return nil, err
+			return nil, noop, err
 		}
-		return zepp.New(zo)
-	case "zepp-export", "gadgetbridge", "files":
-		return nil, errclass.Usagef("--from %s is not available in this version yet", name)
+		src, err := zepp.New(zo)
+		return src, noop, err
+	case "gadgetbridge":
+		if err := needPath(); err != nil {
+			return nil, noop, err
+		}
+		gb, err := gadgetbridge.Open(ctx, path, gadgetbridge.Options{})
+		if err != nil {
+			return nil, noop, err
+		}
+		for _, p := range gb.FITProblems() {
+			tr.Warn(p.Error())
+		}
+		return gb, func() { _ = gb.Close() }, nil
+	case "zepp-export", "files":
+		return nil, noop, errclass.Usagef("--from %s is not available in this version yet", name)
 	}
-	return nil, errclass.Usagef("unknown source %q: use zepp, zepp-export, gadgetbridge or files", name)
+	return nil, noop, errclass.Usagef("unknown source %q: use zepp, zepp-export, gadgetbridge or files", name)
 }
 
 // newTracker picks the progress printer: JSON lines with --json, bars on a
@@ -153,11 +175,12 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 		return err
 	}
 	tr, closeTr := newTracker(opts.IO, opts.Quiet, opts.JSON)
-	src, err := f.openSource(ctx, opts.From, opts.Path, tr)
+	src, closeSrc, err := f.openSource(ctx, opts.From, opts.Path, tr)
 	if err != nil {
 		closeTr()
 		return err
 	}
+	defer closeSrc()
 	sinks, err := f.sinks(ctx, opts.To)
 	if err != nil {
 		closeTr()
