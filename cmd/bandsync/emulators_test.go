@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -66,11 +67,58 @@ func cmdEmulators(ts *testscript.TestScript, neg bool, args []string) {
 	go func() { _ = srv.Serve(ln) }()
 	ts.Defer(func() { _ = srv.Close() })
 
+	running.Store(ts, &emulators{zepp: z, strava: s})
+	ts.Defer(func() { running.Delete(ts) })
 	ts.Setenv("BANDSYNC_ZEPP_URL", zurl)
 	ts.Setenv("BANDSYNC_STRAVA_URL", "http://"+ln.Addr().String())
 	ts.Setenv("BANDSYNC_STRAVA_CLIENT_ID", "12345")
 	ts.Setenv("BANDSYNC_STRAVA_CLIENT_SECRET", "emulator-secret")
 	ts.Setenv("ZEPP_EMAIL", scriptEmail)
+}
+
+// emulators are one script's running emulators.
+type emulators struct {
+	zepp   *zeppemu.Server
+	strava *stravaemu.Server
+}
+
+var running sync.Map // *testscript.TestScript → *emulators
+
+func emulatorsOf(ts *testscript.TestScript) *emulators {
+	e, ok := running.Load(ts)
+	if !ok {
+		ts.Fatalf("no emulators running: call emulators first")
+	}
+	return e.(*emulators)
+}
+
+// cmdEmulate changes the running emulators as the world might:
+//
+//	emulate strava-revoke           the athlete removes the app on strava.com
+//	emulate strava-expire           every access token expires
+//	emulate zepp-add N SEED         N more workouts appear on the Zepp account
+func cmdEmulate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: emulate strava-revoke|strava-expire|zepp-add N SEED")
+	}
+	e := emulatorsOf(ts)
+	switch args[0] {
+	case "strava-revoke":
+		e.strava.Revoke()
+	case "strava-expire":
+		e.strava.ExpireAccessTokens()
+	case "zepp-add":
+		if len(args) != 3 {
+			ts.Fatalf("usage: emulate zepp-add N SEED")
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		seed, err := strconv.ParseInt(args[2], 10, 64)
+		ts.Check(err)
+		ts.Check(e.zepp.AddGenerated(scriptEmail, n, seed))
+	default:
+		ts.Fatalf("emulate: unknown change %q", args[0])
+	}
 }
 
 // cmdMode checks a file's permission bits: mode FILE 0600.

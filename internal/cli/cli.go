@@ -39,6 +39,9 @@ type Factory struct {
 	// local marks a Factory whose services are emulators on this machine
 	// (the demo): their calls need no pacing for politeness.
 	local bool
+	// exportPassword, when set, gives a password-protected export's
+	// password.
+	exportPassword func() (string, error)
 }
 
 // Config loads the configuration once: defaults, then the file, then
@@ -141,6 +144,7 @@ Try it with no account:  bandsync demo`,
 		NewCmdExport(f),
 		NewCmdService(f),
 		NewCmdServe(f),
+		NewCmdUpload(f),
 		NewCmdPlot(f),
 	)
 	return root

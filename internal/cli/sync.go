@@ -12,13 +12,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bandsync/bandsync/internal/errclass"
+	"github.com/bandsync/bandsync/internal/geo"
 	"github.com/bandsync/bandsync/internal/progress"
 	"github.com/bandsync/bandsync/internal/sink"
 	"github.com/bandsync/bandsync/internal/source"
+	"github.com/bandsync/bandsync/internal/source/files"
 	"github.com/bandsync/bandsync/internal/source/gadgetbridge"
 	"github.com/bandsync/bandsync/internal/source/zepp"
+	"github.com/bandsync/bandsync/internal/source/zeppexport"
 	"github.com/bandsync/bandsync/internal/store"
 	"github.com/bandsync/bandsync/internal/syncer"
+	"github.com/bandsync/bandsync/internal/workout"
 )
 
 // SyncOptions are the options of `bandsync sync`.
@@ -35,6 +39,8 @@ type SyncOptions struct {
 	Interval time.Duration
 	Wait     bool
 	JSON     bool
+	// PasswordStdin reads a password-protected export's password.
+	PasswordStdin bool
 }
 
 // NewCmdSync builds `bandsync sync`.
@@ -76,6 +82,9 @@ again; it stops cleanly on Ctrl-C or SIGTERM, even in the middle of an upload.`,
 			if opts.Interval < time.Minute && opts.Watch && f.Getenv("BANDSYNC_ALLOW_SHORT_INTERVAL") == "" {
 				return errclass.Usagef("--interval %s is too short: the least is 1m", opts.Interval)
 			}
+			if opts.PasswordStdin {
+				f.exportPassword = func() (string, error) { return readSecret(f.IO.In, "export password") }
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -93,6 +102,7 @@ again; it stops cleanly on Ctrl-C or SIGTERM, even in the middle of an upload.`,
 	fl.DurationVar(&opts.Interval, "interval", 15*time.Minute, "how often --watch polls the source")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait for Strava's rate-limit window instead of stopping (exit 5)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as one JSON document (progress as JSON lines on stderr)")
+	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "zepp-export: read the export zip's password from standard input")
 	return cmd
 }
 
@@ -110,16 +120,27 @@ func parseDate(flag, s string) (time.Time, error) {
 	return time.Time{}, errclass.Usagef("--%s %q: use a date like 2024-01-31 or 2024-01-31T08:00:00Z", flag, s)
 }
 
-// openSource builds the named source; closeSrc releases what it holds
-// (temporary copies of an export).
+// openSource builds the named source, its positions put in WGS-84 as the
+// coords setting says; closeSrc releases what it holds (temporary copies of
+// an export).
 func (f *Factory) openSource(ctx context.Context, name, path string, tr *progress.Tracker) (src source.Source, closeSrc func(), err error) {
-	noop := func() {}
-	needPath := func() error {
-		if path == "" {
-			return errclass.Usagef("--from %s needs --path: the export, database or folder to read", name)
-		}
-		return nil
+	c, err := f.Config()
+	if err != nil {
+		return nil, nil, err
 	}
+	src, closeSrc, err = f.rawSource(ctx, name, path, tr)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	return coordsSource{Source: src, mode: c.Coords}, closeSrc, nil
+}
+
+func (f *Factory) rawSource(ctx context.Context, name, path string, tr *progress.Tracker) (source.Source, func(), error) {
+	noop := func() {}
+	if name != "zepp" && name != "" && path == "" {
+		return nil, noop, errclass.Usagef("--from %s needs --path: the export, database or folder to read", name)
+	}
+	warnf := func(format string, args ...any) { tr.Warn(fmt.Sprintf(format, args...)) }
 	switch name {
 	case "zepp", "":
 		zo, err := f.zeppOptions(tr.Warn)
@@ -129,9 +150,6 @@ func (f *Factory) openSource(ctx context.Context, name, path string, tr *progres
 		src, err := zepp.New(zo)
 		return src, noop, err
 	case "gadgetbridge":
-		if err := needPath(); err != nil {
-			return nil, noop, err
-		}
 		gb, err := gadgetbridge.Open(ctx, path, gadgetbridge.Options{})
 		if err != nil {
 			return nil, noop, err
@@ -140,10 +158,36 @@ func (f *Factory) openSource(ctx context.Context, name, path string, tr *progres
 			tr.Warn(p.Error())
 		}
 		return gb, func() { _ = gb.Close() }, nil
-	case "zepp-export", "files":
-		return nil, noop, errclass.Usagef("--from %s is not available in this version yet", name)
+	case "zepp-export":
+		opt := zeppexport.Options{Warnf: warnf}
+		if f.exportPassword != nil {
+			pw, err := f.exportPassword()
+			if err != nil {
+				return nil, noop, err
+			}
+			opt.Password = []byte(pw)
+		}
+		src, err := zeppexport.New(path, opt)
+		return src, noop, err
+	case "files":
+		src, err := files.New(path, files.Options{Warnf: warnf})
+		return src, noop, err
 	}
 	return nil, noop, errclass.Usagef("unknown source %q: use zepp, zepp-export, gadgetbridge or files", name)
+}
+
+// coordsSource converts fetched workouts' GCJ-02 positions to WGS-84.
+type coordsSource struct {
+	source.Source
+	mode string
+}
+
+func (c coordsSource) Fetch(ctx context.Context, r source.Ref) (*workout.Workout, error) {
+	w, err := c.Source.Fetch(ctx, r)
+	if err == nil {
+		geo.Fix(w, c.mode)
+	}
+	return w, err
 }
 
 // newTracker picks the progress printer: JSON lines with --json, bars on a
@@ -192,7 +236,8 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 		return err
 	}
 	defer st.Close()
-	so := syncer.Options{Since: since, Until: until, DryRun: opts.DryRun, Wait: opts.Wait || opts.Watch, Tracker: tr}
+	so := syncer.Options{Since: since, Until: until, DryRun: opts.DryRun, Wait: opts.Wait || opts.Watch, Tracker: tr,
+		ListAll: opts.From != "zepp" && opts.From != ""}
 	s := syncer.New(src, sinks, st, so)
 	if opts.Watch {
 		err := s.Watch(ctx, opts.Interval, func(rep *syncer.Report, err error) {

@@ -20,6 +20,11 @@ type Config struct {
 	DataDir string `toml:"data_dir,omitempty"`
 	// TokenStore is "auto" (system keyring, else 0600 files), "keyring" or "file".
 	TokenStore string `toml:"token_store"`
+	// Coords says which datum sources' positions are in: "auto" converts
+	// China's GCJ-02 to WGS-84 where a workout says it was recorded so
+	// (the "gaode" provider), "wgs84" never converts, "gcj02" converts
+	// every point inside China.
+	Coords string `toml:"coords"`
 
 	Strava  Strava  `toml:"strava"`
 	Zepp    Zepp    `toml:"zepp"`
@@ -68,6 +73,7 @@ type Archive struct {
 func Default() Config {
 	return Config{
 		TokenStore: "auto",
+		Coords:     "auto",
 		Strava:     Strava{ZeppLink: "skip", IndoorRide: "Ride", BackfillMute: true},
 		Archive:    Archive{Formats: []string{"fit"}},
 	}
@@ -152,6 +158,11 @@ func (c *Config) Validate() error {
 	case "auto", "keyring", "file":
 	default:
 		return fmt.Errorf("token_store = %q: use auto, keyring or file", c.TokenStore)
+	}
+	switch c.Coords {
+	case "auto", "wgs84", "gcj02":
+	default:
+		return fmt.Errorf("coords = %q: use auto, wgs84 or gcj02", c.Coords)
 	}
 	switch c.Strava.ZeppLink {
 	case "skip", "keep-both":

@@ -57,6 +57,9 @@ func (s *Syncer) toList(ctx context.Context) (windows []store.Window, full bool,
 	if want.To.IsZero() || want.To.After(now) {
 		want.To = now
 	}
+	if s.opt.ListAll {
+		return []store.Window{want}, false, nil
+	}
 	last, ok, err := s.led.MetaTime(ctx, s.fullKey())
 	if err != nil {
 		return nil, false, ledgerErr(err)
@@ -122,6 +125,12 @@ func (s *Syncer) listWindow(ctx context.Context, rep *Report, w store.Window) er
 	}
 	if err := flush(); err != nil {
 		return err
+	}
+	if s.opt.ListAll {
+		if listErr != nil {
+			return fmt.Errorf("list %s: %w", name, listErr)
+		}
+		return nil
 	}
 	if listErr != nil {
 		if !oldest.IsZero() {

@@ -73,6 +73,10 @@ type Options struct {
 	// listed completely before: bands sync late, so new workouts can appear
 	// in the recent past (default 14 days).
 	Relist time.Duration
+	// ListAll lists the whole window every run, ignoring coverage: for
+	// local sources (a folder, an export), where listing costs nothing and
+	// coverage recorded for one path says nothing about another.
+	ListAll bool
 	// FullRelist is how often the whole window is listed again, ignoring
 	// coverage, so that workouts edited at the source long after they were
 	// recorded are noticed (default 24 h). A backfill that never finished

@@ -361,3 +361,24 @@ func TestWatchStopsCleanly(t *testing.T) {
 		t.Fatalf("held %d: the new workout did not arrive", held)
 	}
 }
+
+func TestListAllIgnoresCoverage(t *testing.T) {
+	src := newFakeSource(4)
+	sk := newFakeSink("archive", false)
+	st := openStore(t)
+	o := opts()
+	o.ListAll = true
+	if _, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if cov, _ := st.Coverage(context.Background(), "fake"); len(cov) != 0 {
+		t.Fatalf("a local source's listing recorded coverage %v", cov)
+	}
+	src.add("old", base.Add(-24*time.Hour)) // an old file appears
+	if _, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := sk.state(); held != 5 {
+		t.Fatalf("held %d: the old workout was not listed", held)
+	}
+}

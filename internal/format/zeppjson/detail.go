@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // detail is a parsed detail.json object: every stream decoded into offsets
@@ -102,6 +103,12 @@ func parseDetail(data []byte) (*detail, error) {
 				return &FieldError{Field: k, Entry: -1, Err: err}
 			}
 			d.source = s
+		case "provider":
+			// "gaode" (AutoNavi) returns positions in China's GCJ-02
+			// datum (§3.3); the note lets package geo convert them.
+			if s, err := flexString(val); err == nil && strings.EqualFold(s, "gaode") {
+				d.notes = append(d.notes, "location provider gaode (AutoNavi): positions in mainland China are GCJ-02")
+			}
 		case "version":
 			n, err := flexInt(val)
 			if err != nil || n > math.MaxInt32 || n < math.MinInt32 {

@@ -347,6 +347,28 @@ func TestFixtureWorkouts(t *testing.T) {
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestFixtureSpecifics(t *testing.T) {
+	t.Run("walk: the gaode location provider is noted (GCJ-02 inside China)", func(t *testing.T) {
+		w, err := Decode(readFixture(t, "walk_1542558074"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, n := range w.Notes {
+			found = found || strings.Contains(n, "gaode")
+		}
+		if !found {
+			t.Errorf("no note names the gaode provider: %q", w.Notes)
+		}
+		run, err := Decode(readFixture(t, "run_1698569116"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range run.Notes {
+			if strings.Contains(n, "gaode") {
+				t.Errorf("the run has no provider but got %q", n)
+			}
+		}
+	})
 	t.Run("swim: no GPS, no heart rate, laps and pool totals kept", func(t *testing.T) {
 		w, err := Decode(readFixture(t, "swimming_1654683111"))
 		if err != nil {
