@@ -606,7 +606,9 @@ func description(w *workout.Workout) string {
 // it) and trainer flag.
 func (s *Sink) uploadBody(w *workout.Workout, key string) ([]byte, string, error) {
 	var file bytes.Buffer
-	zw := gzip.NewWriter(&file)
+	// Fastest compression: FIT compresses well anyway, and it is paid on
+	// every upload of a long backfill.
+	zw, _ := gzip.NewWriterLevel(&file, gzip.BestSpeed)
 	if err := fit.Encode(zw, w, fit.EncodeOptions{LegacyZeppIdentity: s.opt.LegacyIdentity}); err != nil {
 		return nil, "", fmt.Errorf("encode FIT: %w", err)
 	}
