@@ -132,7 +132,16 @@ func (f *Factory) openSource(ctx context.Context, name, path string, tr *progres
 	if err != nil {
 		return nil, func() {}, err
 	}
-	return coordsSource{Source: src, mode: c.Coords}, closeSrc, nil
+	cs := coordsSource{Source: src, mode: c.Coords}
+	if name == "zepp" || name == "" {
+		// Zepp accounts in mainland China keep every track in GCJ-02.
+		if zo, err := f.zeppOptions(nil); err == nil {
+			if a, err := zepp.Status(ctx, zo); err == nil && strings.HasPrefix(a.Region, "cn") {
+				cs.china = true
+			}
+		}
+	}
+	return cs, closeSrc, nil
 }
 
 func (f *Factory) rawSource(ctx context.Context, name, path string, tr *progress.Tracker) (source.Source, func(), error) {
@@ -168,7 +177,10 @@ func (f *Factory) rawSource(ctx context.Context, name, path string, tr *progress
 			opt.Password = []byte(pw)
 		}
 		src, err := zeppexport.New(path, opt)
-		return src, noop, err
+		if err != nil {
+			return nil, noop, err
+		}
+		return src, func() { _ = src.Close() }, nil
 	case "files":
 		src, err := files.New(path, files.Options{Warnf: warnf})
 		return src, noop, err
@@ -179,12 +191,16 @@ func (f *Factory) rawSource(ctx context.Context, name, path string, tr *progress
 // coordsSource converts fetched workouts' GCJ-02 positions to WGS-84.
 type coordsSource struct {
 	source.Source
-	mode string
+	mode  string
+	china bool // the account is in mainland China: every track is GCJ-02
 }
 
 func (c coordsSource) Fetch(ctx context.Context, r source.Ref) (*workout.Workout, error) {
 	w, err := c.Source.Fetch(ctx, r)
 	if err == nil {
+		if c.china {
+			geo.MarkGCJ02(w, "the Zepp account is in the China region")
+		}
 		geo.Fix(w, c.mode)
 	}
 	return w, err
