@@ -58,6 +58,9 @@ var genPlaces = []struct {
 	{"UTC", 0, 51.4779, -0.0015, 46, "Amazfit Balance"},
 }
 
+// genSlots is how many 29-hour slots the generated history spans.
+const genSlots = 5000
+
 // genEpoch is the start of the newest generated workout's day.
 var genEpoch = time.Date(2025, 5, 31, 0, 0, 0, 0, time.UTC)
 
@@ -71,7 +74,10 @@ func Generate(n int, seed int64) []workout.Workout {
 }
 
 // GenerateOne returns the i-th workout of Generate(…, seed) without making
-// the others: about one workout every 29 hours going back from mid-2025,
+// the others: about one workout every 29 hours going back from mid-2025
+// (beyond 5 000 workouts — 2009 — more workouts go in the same slots, each
+// a few hours after the first one's start, so a 10 000-workout history still
+// starts after 2000),
 // sports cycling through the type table, several time zones, pauses in
 // some, GPS tracks with altitude for outdoor sports and none indoors,
 // heart rate and cadence at 1 Hz.
@@ -80,9 +86,16 @@ func GenerateOne(seed int64, i int) workout.Workout {
 	sp := genSports[(i+int(uint64(seed)%7))%len(genSports)]
 	pl := genPlaces[(i/3+int(uint64(seed)%5))%len(genPlaces)]
 	// A local morning or evening start, one workout per ~29 h going back.
-	day := genEpoch.Add(-time.Duration(i) * 29 * time.Hour)
+	// Later laps over the same years start 2½ hours apart after the first
+	// lap's workout of the same slot.
+	slot, lap := i%genSlots, i/genSlots
+	day := genEpoch.Add(-time.Duration(slot) * 29 * time.Hour)
 	localHour := []int{6, 7, 12, 17, 18, 19}[r.IntN(6)]
 	start := day.Add(time.Duration(localHour)*time.Hour - pl.offset + time.Duration(r.IntN(3600))*time.Second).Truncate(time.Second)
+	if lap > 0 {
+		first := GenerateOne(seed, slot)
+		start = first.Start.Add(time.Duration(lap) * (2*time.Hour + 30*time.Minute))
+	}
 	dur := time.Duration(900+r.IntN(3600)) * time.Second
 
 	wo := workout.Workout{

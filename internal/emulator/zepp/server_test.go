@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,5 +321,24 @@ func TestStart(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 500 {
 		t.Errorf("header-less call: %d", resp.StatusCode)
+	}
+}
+
+// A 10 000-workout history stays after 2000 and has no two workouts within
+// Strava's duplicate tolerance of each other.
+func TestGenerateTenThousand(t *testing.T) {
+	starts := make([]int64, 0, 10000)
+	for i := range 10000 {
+		w := GenerateOne(1, i)
+		if w.Start.Year() < 2000 {
+			t.Fatalf("workout %d starts in %d", i, w.Start.Year())
+		}
+		starts = append(starts, w.Start.Unix())
+	}
+	slices.Sort(starts)
+	for i := 1; i < len(starts); i++ {
+		if starts[i]-starts[i-1] < 5*60 {
+			t.Fatalf("two workouts start %d s apart", starts[i]-starts[i-1])
+		}
 	}
 }
