@@ -397,6 +397,8 @@ func (s *Store) RetryFailed(ctx context.Context, sink string) (int, error) {
 
 // PendingFilter narrows Pending.
 type PendingFilter struct {
+	// Source keeps the workouts of one source (empty: every source).
+	Source string
 	// Since and Until bound the workouts' start time: [Since, Until).
 	Since, Until time.Time
 	// Limit caps the number returned (0: no cap).
@@ -409,6 +411,10 @@ type PendingFilter struct {
 func (s *Store) Pending(ctx context.Context, sink string, f PendingFilter) ([]Due, error) {
 	cond := `d.sink = ? AND (d.state = 'pending' OR (d.state = 'failed' AND d.next_retry_ms <= ?))`
 	args := []any{sink, ms(s.now())}
+	if f.Source != "" {
+		cond += ` AND w.source = ?`
+		args = append(args, f.Source)
+	}
 	if !f.Since.IsZero() {
 		cond += ` AND w.start_ms >= ?`
 		args = append(args, ms(f.Since))

@@ -328,6 +328,18 @@ func TestPendingOrderAndWindow(t *testing.T) {
 	if due, _ := s.Pending(ctx, "archive", PendingFilter{}); len(due) != 0 {
 		t.Errorf("another sink's deliveries listed: %v", due)
 	}
+	// A workout of another source is not due for a run of this one.
+	other := ref(9)
+	other.Source, other.SourceID = "files", "20240110T073000Z"
+	if _, _, err := s.UpsertWorkout(ctx, other, "strava"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ord(PendingFilter{Source: "zepp"}); got != "1-a 2-a 4-a 5-a" {
+		t.Errorf("Source zepp: %q", got)
+	}
+	if got := ord(PendingFilter{Source: "files"}); got != "9-a" {
+		t.Errorf("Source files: %q", got)
+	}
 }
 
 func TestEnsureDelivery(t *testing.T) {

@@ -2,7 +2,9 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,7 +55,7 @@ func (s *Syncer) finish(ctx context.Context, rep *Report) error {
 			if rep.LimitedSink == sk.Name() && !s.opt.Wait {
 				continue
 			}
-			n, err := s.reconcile(ctx, rep, sk)
+			n, err := s.reconcile(ctx, rep, sk, false)
 			if err != nil {
 				if stopErr(err) {
 					return err
@@ -129,33 +131,43 @@ feed:
 }
 
 // applyJob fetches one workout and sends it to every sink it is due on.
+// What it leaves unsettled (a stop, a limit) is counted as left.
 func (s *Syncer) applyJob(ctx context.Context, lr *lockedReport, j job) error {
 	tr := s.opt.Tracker
 	lbl := label(j.rec)
+	left := func(sinks []sink.Sink) {
+		lr.do(func(r *Report) {
+			for _, sk := range sinks {
+				r.sink(sk.Name()).Left++
+			}
+		})
+	}
 	// Sinks stopped by a limit in this run are left for later.
 	var sinks []sink.Sink
 	for _, sk := range s.sinks {
 		if _, due := j.dues[sk.Name()]; !due {
 			continue
 		}
-		skip := false
-		lr.do(func(r *Report) {
-			if r.LimitedSink == sk.Name() && !s.opt.Wait {
-				r.sink(sk.Name()).Left++
-				skip = true
-			}
-		})
-		if !skip {
-			sinks = append(sinks, sk)
+		limited := false
+		lr.do(func(r *Report) { limited = r.LimitedSink == sk.Name() && !s.opt.Wait })
+		if limited {
+			left([]sink.Sink{sk})
+			continue
 		}
+		sinks = append(sinks, sk)
 	}
 	if len(sinks) == 0 {
 		tr.Done(progress.Uploading, lbl, "left for later (rate limit)")
 		return nil
 	}
+	if ctx.Err() != nil {
+		left(sinks)
+		return ctx.Err()
+	}
 	w, err := s.src.Fetch(ctx, sourceRef(j.rec))
 	if err != nil {
 		if stopErr(err) || ctx.Err() != nil {
+			left(sinks)
 			return err
 		}
 		for _, sk := range sinks {
@@ -167,26 +179,16 @@ func (s *Syncer) applyJob(ctx context.Context, lr *lockedReport, j job) error {
 		return nil
 	}
 	var outcomes []string
-	for _, sk := range sinks {
+	for i, sk := range sinks {
 		out, err := s.put(ctx, lr, j, sk, w)
 		if err != nil {
+			left(sinks[i+1:])
 			return err
 		}
 		outcomes = append(outcomes, out)
 	}
-	tr.Done(progress.Uploading, lbl, joinOutcomes(outcomes))
+	tr.Done(progress.Uploading, lbl, strings.Join(outcomes, "; "))
 	return nil
-}
-
-func joinOutcomes(o []string) string {
-	out := ""
-	for i, s := range o {
-		if i > 0 {
-			out += "; "
-		}
-		out += s
-	}
-	return out
 }
 
 // fetchFailed records a workout the source could not give.
@@ -198,8 +200,11 @@ func (s *Syncer) fetchFailed(ctx context.Context, lr *lockedReport, j job, sinkN
 		err = s.led.MarkSkipped(ctx, wid, sinkName, "deleted at "+s.src.Name()+" after it was listed")
 		lr.do(func(r *Report) { r.sink(sinkName).Skipped++ })
 		return ledgerErr(err)
-	case errclass.Retryable:
+	case errclass.Retryable, errclass.RateLimited:
 		next := s.opt.Now().Add(backoff(j.dues[sinkName].Attempts))
+		if until := errclass.UntilOf(ferr); until.After(next) {
+			next = until // the source's own limit opens then
+		}
 		err = s.led.MarkFailed(ctx, wid, sinkName, errclass.Retryable, "fetch from "+s.src.Name()+": "+ferr.Error(), next)
 	default:
 		err = s.led.MarkFailed(ctx, wid, sinkName, errclass.Permanent, "fetch from "+s.src.Name()+": "+ferr.Error(), time.Time{})
@@ -235,9 +240,12 @@ func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink,
 			return "", ledgerErr(err)
 		}
 		// Once the request may be on its way, let it finish and record its
-		// outcome even if the run is told to stop.
-		putCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.StopGrace)
+		// outcome even if the run is told to stop: a stop cancels it only
+		// after StopGrace.
+		putCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.opt.StopGrace, cancel) })
 		res, err := sk.Put(putCtx, w, key)
+		stop()
 		cancel()
 		out, again, err := s.recordPut(ctx, lr, j, name, res, err)
 		if !again || err != nil {
@@ -249,10 +257,15 @@ func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink,
 // recordPut records a Put's result; again asks for the Put to be repeated
 // after a rate-limit wait.
 func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name string, res sink.Result, perr error) (out string, again bool, err error) {
-	wid := j.rec.ID
+	wid, key := j.rec.ID, j.rec.Key()
 	// A stop must not lose the outcome: record with a context that is not
 	// canceled.
 	rctx := context.WithoutCancel(ctx)
+	if perr != nil && (res.Outcome == sink.Created || res.Outcome == sink.Duplicate) {
+		// The sink holds it; only a follow-up (an edit, a read) failed.
+		s.opt.Tracker.Warn(fmt.Sprintf("%s on %s: %v", label(j.rec), name, perr))
+		perr = nil
+	}
 	if perr == nil {
 		switch res.Outcome {
 		case sink.Created:
@@ -263,13 +276,16 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 			return "already on " + name + " (" + res.MatchedBy + ") as " + res.ActivityID, false,
 				ledgerErr(s.led.MarkDuplicate(rctx, wid, name, res.ActivityID, res.MatchedBy))
 		case sink.Accepted:
-			return "sent to " + name, false, ledgerErr(s.led.MarkUploading(rctx, wid, name, j.rec.Key(), res.UploadID))
+			s.run.set(key, "")
+			lr.do(func(r *Report) { r.sink(name).Unconfirmed++ })
+			return "sent to " + name, false, ledgerErr(s.led.MarkUploading(rctx, wid, name, key, res.UploadID))
 		}
 		return "", false, fmt.Errorf("%s: Put answered no outcome", name)
 	}
 	switch errclass.ClassOf(perr) {
 	case errclass.RateLimited:
-		// Nothing was sent: the sink refuses before sending.
+		// Nothing was sent: the sink refuses before sending, or Strava
+		// answered 429 and created nothing.
 		if err := s.led.MarkUnsent(rctx, wid, name); err != nil {
 			return "", false, ledgerErr(err)
 		}
@@ -280,15 +296,21 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 			return "left for later (" + name + "'s rate limit)", false, nil
 		}
 		if err := s.waitOpen(ctx, name, until); err != nil {
+			lr.do(func(r *Report) { r.sink(name).Left++ })
 			return "", false, err
 		}
 		return "", true, nil
-	case errclass.ReAuth:
+	case errclass.ReAuth, errclass.Usage:
+		// Refused before anything was created, and the same for every
+		// workout: a person must act (authorize, fix a folder).
 		if err := s.led.MarkUnsent(rctx, wid, name); err != nil {
 			return "", false, ledgerErr(err)
 		}
+		lr.do(func(r *Report) { r.sink(name).Left++ })
 		return "", false, fmt.Errorf("%s: %w", name, perr)
-	case errclass.Permanent, errclass.Usage:
+	}
+	if errors.Is(perr, errclass.ErrPermanent) {
+		// A refusal of this workout (a bad file): nothing was created.
 		lr.do(func(r *Report) {
 			sr := r.sink(name)
 			sr.Failed++
@@ -300,6 +322,8 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 	// Retryable, canceled or unknown: the request may have reached the
 	// sink. The delivery stays uploading and is reconciled before it is
 	// sent again.
+	s.run.set(key, perr.Error())
+	lr.do(func(r *Report) { r.sink(name).Unconfirmed++ })
 	return "outcome unknown, will check: " + perr.Error(), false, nil
 }
 

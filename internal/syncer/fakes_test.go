@@ -109,6 +109,9 @@ type fakeSink struct {
 	limitFor int       // refuse this many Puts with a rate limit
 	until    time.Time // when that limit lifts
 	lostResp bool      // create, then answer with an unknown outcome
+	// createdErr: create, then fail a follow-up (an edit) with this error.
+	createdErr error
+	confirmErr error // returned beside the confirmations
 }
 
 func newFakeSink(name string, accept bool) *fakeSink {
@@ -146,6 +149,9 @@ func (s *fakeSink) Put(ctx context.Context, w *workout.Workout, key string) (sin
 	if s.lostResp {
 		return sink.Result{}, errclass.Retry(errors.New("connection reset: outcome unknown"), 0)
 	}
+	if s.createdErr != nil {
+		return sink.Result{Outcome: sink.Created, ActivityID: id}, s.createdErr
+	}
 	if s.accept {
 		return sink.Result{Outcome: sink.Accepted, UploadID: up}, nil
 	}
@@ -174,7 +180,7 @@ func (s *fakeSink) Confirm(ctx context.Context, pending []sink.Pending) ([]sink.
 		}
 		out[i].Err = errclass.Missing(fmt.Errorf("%s not held", p.Key))
 	}
-	return out, nil
+	return out, s.confirmErr
 }
 
 // count reports how many activities each key has (the fake holds at most

@@ -84,7 +84,7 @@ func (s *Syncer) toList(ctx context.Context) (windows []store.Window, full bool,
 	}
 	// Once the whole history has been listed, later runs list the recent
 	// past only and a full relist comes around by FullRelist.
-	full = len(store.Uncovered(trimmed, store.Window{To: want.To})) == len(out) && s.opt.Since.IsZero()
+	full = len(store.Uncovered(trimmed, store.Window{To: want.To})) == len(out) && s.opt.Since.IsZero() && s.opt.Until.IsZero()
 	return out, full, nil
 }
 

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,30 +13,32 @@ import (
 	"github.com/bandsync/bandsync/internal/workout"
 )
 
-// reconcileAll settles every upload in flight on every sink. With final
-// set, a limit or failure while confirming is left for the next run
-// instead of stopping this one.
-func (s *Syncer) reconcileAll(ctx context.Context, rep *Report, final bool) error {
+// reconcileAll settles every upload in flight on every sink; first says it
+// runs before the plan is made, so what turns out unsent is sent in this
+// run. A rate limit stops work on that sink (or waits, with Options.Wait);
+// credentials refused or a failing ledger stop the run; any other trouble
+// confirming is told and left for the next confirmation, since the uploads
+// stay in flight.
+func (s *Syncer) reconcileAll(ctx context.Context, rep *Report, first bool) error {
 	for _, sk := range s.sinks {
-		if _, err := s.reconcile(ctx, rep, sk); err != nil {
-			if final && !stopErr(err) {
-				s.opt.Tracker.Warn(fmt.Sprintf("confirming uploads to %s: %v (the next run confirms them)", sk.Name(), err))
-				continue
-			}
-			if errclass.ClassOf(err) == errclass.RateLimited && !stopErr(err) {
-				s.limited(rep, sk.Name(), errclass.UntilOf(err))
-				if !s.opt.Wait {
-					continue // nothing is sent to this sink in this run
-				}
-				if err := s.waitOpen(ctx, sk.Name(), errclass.UntilOf(err)); err != nil {
-					return err
-				}
-				if _, err := s.reconcile(ctx, rep, sk); err != nil && stopErr(err) {
-					return err
-				}
-				continue
-			}
+		_, err := s.reconcile(ctx, rep, sk, first)
+		switch {
+		case err == nil:
+		case stopErr(err):
 			return err
+		case errclass.ClassOf(err) == errclass.RateLimited:
+			s.limited(rep, sk.Name(), errclass.UntilOf(err))
+			if !s.opt.Wait {
+				continue // nothing is sent to this sink in this run
+			}
+			if err := s.waitOpen(ctx, sk.Name(), errclass.UntilOf(err)); err != nil {
+				return err
+			}
+			if _, err := s.reconcile(ctx, rep, sk, first); err != nil && stopErr(err) {
+				return err
+			}
+		default:
+			s.opt.Tracker.Warn(fmt.Sprintf("confirming uploads to %s: %v (the next confirmation tries again)", sk.Name(), err))
 		}
 	}
 	return nil
@@ -44,7 +47,7 @@ func (s *Syncer) reconcileAll(ctx context.Context, rep *Report, final bool) erro
 // reconcile settles the sink's uploads in flight: what the sink holds is
 // recorded done or duplicate, what it rejected failed, and what it does not
 // hold goes back to pending. It returns how many are still processing.
-func (s *Syncer) reconcile(ctx context.Context, rep *Report, sk sink.Sink) (int, error) {
+func (s *Syncer) reconcile(ctx context.Context, rep *Report, sk sink.Sink, first bool) (int, error) {
 	name := sk.Name()
 	ups, err := s.led.Uploading(ctx, name)
 	if err != nil {
@@ -57,12 +60,12 @@ func (s *Syncer) reconcile(ctx context.Context, rep *Report, sk sink.Sink) (int,
 	tr.Start(progress.Confirming, len(ups))
 	defer tr.End(progress.Confirming)
 	if c, ok := sk.(sink.Confirmer); ok {
-		return s.confirm(ctx, rep, sk, c, ups)
+		return s.confirm(ctx, rep, sk, c, ups, first)
 	}
-	return 0, s.reconcileByList(ctx, rep, sk, ups)
+	return 0, s.reconcileByList(ctx, rep, sk, ups, first)
 }
 
-func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.Confirmer, ups []store.Due) (int, error) {
+func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.Confirmer, ups []store.Due, first bool) (int, error) {
 	name := sk.Name()
 	if r, ok := sk.(sink.Rememberer); ok {
 		for _, d := range ups {
@@ -80,7 +83,7 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 			break
 		}
 		d := ups[i]
-		done, err := s.settle(ctx, rep, name, d, cf.Result, cf.Err)
+		done, err := s.settle(ctx, rep, name, d, cf.Result, cf.Err, first)
 		if err != nil {
 			return processing, err
 		}
@@ -88,7 +91,6 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 			processing++
 		}
 	}
-	rep.sink(name).Unconfirmed = processing
 	if cerr != nil {
 		return processing, fmt.Errorf("confirm uploads to %s: %w", name, cerr)
 	}
@@ -96,39 +98,61 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 }
 
 // settle records how one upload in flight ended; done is false while the
-// sink is still processing it.
-func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d store.Due, res sink.Result, resErr error) (done bool, err error) {
-	wid, lbl := d.Workout.ID, label(d.Workout)
+// sink is still processing it. first says the plan is not made yet, so an
+// upload found missing is sent again in this run (else it is left).
+func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d store.Due, res sink.Result, resErr error, first bool) (done bool, err error) {
+	wid, lbl, key := d.Workout.ID, label(d.Workout), d.Delivery.Key
 	tr := s.opt.Tracker
 	sr := rep.sink(sinkName)
+	fail := func(class errclass.Class, msg string, next time.Time) error {
+		if err := s.led.MarkFailed(ctx, wid, sinkName, class, msg, next); err != nil {
+			return ledgerErr(err)
+		}
+		sr.Failed++
+		sr.Failures = append(sr.Failures, lbl+": "+msg)
+		tr.Done(progress.Confirming, lbl, "failed: "+msg)
+		return nil
+	}
 	switch {
 	case resErr != nil && errclass.ClassOf(resErr) == errclass.NotFound:
 		// The sink does not hold it: safe to send again.
+		why, sent := s.run.take(key)
+		if sent {
+			sr.Unconfirmed--
+		}
 		if err := s.led.MarkUnsent(ctx, wid, sinkName); err != nil {
 			return false, ledgerErr(err)
 		}
+		if why != "" {
+			// This run's upload failed on the way; try again later.
+			return true, fail(errclass.Retryable, why, s.opt.Now().Add(backoff(d.Delivery.Attempts)))
+		}
+		if !first {
+			sr.Left++
+		}
 		tr.Done(progress.Confirming, lbl, "not on "+sinkName+" after all; will be sent again")
 		return true, nil
-	case resErr != nil && errclass.ClassOf(resErr) == errclass.Permanent:
-		if err := s.led.MarkFailed(ctx, wid, sinkName, errclass.Permanent, resErr.Error(), time.Time{}); err != nil {
-			return false, ledgerErr(err)
+	case resErr != nil && errors.Is(resErr, errclass.ErrPermanent):
+		if _, sent := s.run.take(key); sent {
+			sr.Unconfirmed--
 		}
-		sr.Failed++
-		sr.Failures = append(sr.Failures, lbl+": "+resErr.Error())
-		tr.Done(progress.Confirming, lbl, "failed: "+resErr.Error())
-		return true, nil
+		return true, fail(errclass.Permanent, resErr.Error(), time.Time{})
 	case resErr != nil:
 		return false, nil // transient: the next confirmation retries
 	}
 	switch res.Outcome {
-	case sink.Created:
-		if err := s.led.MarkDone(ctx, wid, sinkName, res.ActivityID); err != nil {
-			return false, ledgerErr(err)
+	case sink.Created, sink.Duplicate:
+		if _, sent := s.run.take(key); sent {
+			sr.Unconfirmed--
 		}
-		sr.Created++
-		tr.Done(progress.Confirming, lbl, "on "+sinkName+" as "+res.ActivityID)
-		return true, nil
-	case sink.Duplicate:
+		if res.Outcome == sink.Created {
+			if err := s.led.MarkDone(ctx, wid, sinkName, res.ActivityID); err != nil {
+				return false, ledgerErr(err)
+			}
+			sr.Created++
+			tr.Done(progress.Confirming, lbl, "on "+sinkName+" as "+res.ActivityID)
+			return true, nil
+		}
 		if err := s.led.MarkDuplicate(ctx, wid, sinkName, res.ActivityID, res.MatchedBy); err != nil {
 			return false, ledgerErr(err)
 		}
@@ -137,7 +161,7 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 		return true, nil
 	}
 	if res.UploadID != "" && res.UploadID != d.Delivery.UploadID {
-		if err := s.led.MarkUploading(ctx, wid, sinkName, d.Delivery.Key, res.UploadID); err != nil {
+		if err := s.led.MarkUploading(ctx, wid, sinkName, key, res.UploadID); err != nil {
 			return false, ledgerErr(err)
 		}
 	}
@@ -146,7 +170,7 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 
 // reconcileByList settles uploads in flight on a sink without Confirm by
 // looking for their keys in its listing.
-func (s *Syncer) reconcileByList(ctx context.Context, rep *Report, sk sink.Sink, ups []store.Due) error {
+func (s *Syncer) reconcileByList(ctx context.Context, rep *Report, sk sink.Sink, ups []store.Due, first bool) error {
 	name := sk.Name()
 	lo, hi := ups[0].Workout.Start, ups[0].Workout.Start
 	for _, d := range ups {
@@ -175,7 +199,7 @@ func (s *Syncer) reconcileByList(ctx context.Context, rep *Report, sk sink.Sink,
 		} else {
 			resErr = errclass.Missing(fmt.Errorf("%s is not on %s", d.Delivery.Key, name))
 		}
-		if _, err := s.settle(ctx, rep, name, d, res, resErr); err != nil {
+		if _, err := s.settle(ctx, rep, name, d, res, resErr, first); err != nil {
 			return err
 		}
 	}

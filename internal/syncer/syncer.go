@@ -141,6 +141,31 @@ type Syncer struct {
 	sinks []sink.Sink
 	led   Ledger
 	opt   Options
+	run   *runState
+}
+
+// runState is what one Run remembers about the uploads it sent.
+type runState struct {
+	mu sync.Mutex
+	// inflight holds the keys sent in this run whose outcome is not
+	// recorded yet: "" when the sink accepted them, else the error that
+	// left their outcome unknown.
+	inflight map[string]string
+}
+
+func (r *runState) set(key, why string) {
+	r.mu.Lock()
+	r.inflight[key] = why
+	r.mu.Unlock()
+}
+
+// take forgets key and says whether it was in flight, and why.
+func (r *runState) take(key string) (why string, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	why, ok = r.inflight[key]
+	delete(r.inflight, key)
+	return why, ok
 }
 
 // New returns a Syncer.
@@ -233,8 +258,19 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("%s's rate limit is spent: %d workouts left; resumes at %s", e.Sink, e.Left,
-		e.Until.Local().Format("15:04"))
+	if e.Until.IsZero() {
+		return fmt.Sprintf("%s's rate limit is spent: %d workouts left; run again later", e.Sink, e.Left)
+	}
+	when := e.Until.Local().Format("15:04")
+	if y, m, d := e.Until.Local().Date(); time.Date(y, m, d, 0, 0, 0, 0, time.Local) != midnight(time.Now()) {
+		when = e.Until.Local().Format("Mon 2 Jan 15:04")
+	}
+	return fmt.Sprintf("%s's rate limit is spent: %d workouts left; resumes at %s", e.Sink, e.Left, when)
+}
+
+func midnight(t time.Time) time.Time {
+	y, m, d := t.Local().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.Local)
 }
 
 // Is makes errors.Is(err, errclass.ErrRateLimited) true.
@@ -247,11 +283,12 @@ func (e *LimitError) Is(target error) bool { return target == errclass.ErrRateLi
 // is Report.ListErr.
 func (s *Syncer) Run(ctx context.Context) (*Report, error) {
 	rep := &Report{}
+	s.run = &runState{inflight: map[string]string{}}
 	for _, sk := range s.sinks {
 		rep.sink(sk.Name())
 	}
 	if !s.opt.DryRun {
-		if err := s.reconcileAll(ctx, rep, false); err != nil {
+		if err := s.reconcileAll(ctx, rep, true); err != nil {
 			return rep, err
 		}
 	}
@@ -271,7 +308,10 @@ func (s *Syncer) Run(ctx context.Context) (*Report, error) {
 	if err := s.apply(ctx, rep, jobs); err != nil {
 		return rep, err
 	}
-	if !rep.LimitedUntil.IsZero() && !s.opt.Wait {
+	if rep.LimitedSink != "" && !s.opt.Wait {
+		if !rep.LimitedUntil.IsZero() {
+			_ = s.led.SetMetaTime(ctx, store.MetaRateLimitOpens(rep.LimitedSink), rep.LimitedUntil)
+		}
 		return rep, &LimitError{Sink: rep.LimitedSink, Until: rep.LimitedUntil, Left: rep.Left()}
 	}
 	return rep, nil
@@ -296,7 +336,7 @@ func (j job) sinkNames() []string {
 func (s *Syncer) plan(ctx context.Context) ([]job, error) {
 	byID := map[store.WorkoutID]*job{}
 	for _, sk := range s.sinks {
-		due, err := s.led.Pending(ctx, sk.Name(), store.PendingFilter{Since: s.opt.Since, Until: s.opt.Until, Order: store.OldestFirst})
+		due, err := s.led.Pending(ctx, sk.Name(), store.PendingFilter{Source: s.src.Name(), Since: s.opt.Since, Until: s.opt.Until, Order: store.OldestFirst})
 		if err != nil {
 			return nil, fmt.Errorf("plan: %w", err)
 		}
@@ -336,7 +376,7 @@ func sourceRef(r store.Record) source.Ref {
 	return source.Ref{ID: r.SourceID, Start: r.Start, Sport: r.Sport, Fingerprint: r.Fingerprint, Summary: r.Summary}
 }
 
-// mu guards a Report shared by workers.
+// lockedReport guards a Report shared by workers.
 type lockedReport struct {
 	mu  sync.Mutex
 	rep *Report

@@ -382,3 +382,97 @@ func TestListAllIgnoresCoverage(t *testing.T) {
 		t.Fatalf("held %d: the old workout was not listed", held)
 	}
 }
+
+// Deliveries of another source's workouts (an interrupted Zepp backfill)
+// are not the business of a run over this source: they stay pending.
+func TestOtherSourcesPendingUntouched(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	other := store.Ref{Source: "zepp", SourceID: "1700000000", Start: base, Sport: 1, Fingerprint: "x"}
+	if _, err := st.UpsertWorkouts(ctx, []store.Ref{other}, "strava"); err != nil {
+		t.Fatal(err)
+	}
+	src := newFakeSource(2)
+	sk := newFakeSink("strava", true)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.fetches != 2 || rep.Sinks["strava"].Skipped != 0 {
+		t.Fatalf("fetched %d, skipped %d: another source's workout was taken", src.fetches, rep.Sinks["strava"].Skipped)
+	}
+	if c := counts(t, st, "strava"); c[store.Pending] != 1 || c[store.Done] != 2 {
+		t.Fatalf("store %v", c)
+	}
+}
+
+// An upload that fails on the way (a 503) is not "all done": once the sink
+// is seen not to hold it, it is a failure to retry later.
+func TestFailedOnTheWayIsCountedAndRetried(t *testing.T) {
+	src := newFakeSource(3)
+	sk := newFakeSink("strava", true)
+	sk.putErr = func(string) error { return errclass.Retry(errors.New("strava: 503 Service Unavailable"), 0) }
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() != 3 || rep.Sinks["strava"].Unconfirmed != 0 {
+		t.Fatalf("report %+v: want 3 failed, none unconfirmed", rep.Sinks["strava"])
+	}
+	c, _ := st.Counts(context.Background())
+	if c["strava"].States[store.Failed] != 3 || c["strava"].Retrying != 3 {
+		t.Fatalf("store %+v: want 3 failed that retry by themselves", c["strava"])
+	}
+}
+
+// Created plus an error (a failed edit after the upload) is created.
+func TestCreatedDespiteFollowUpError(t *testing.T) {
+	src := newFakeSource(2)
+	sk := newFakeSink("strava", false)
+	sk.createdErr = errclass.Fatal(errors.New("gear g1 does not exist"))
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sinks["strava"].Created != 2 || rep.Failed() != 0 {
+		t.Fatalf("report %+v", rep.Sinks["strava"])
+	}
+	if c := counts(t, st, "strava"); c[store.Done] != 2 {
+		t.Fatalf("store %v", c)
+	}
+}
+
+// A trouble confirming (a failed edit, a listing error) does not stop the
+// run: the uploads stay in flight and are confirmed later.
+func TestConfirmErrorDoesNotStopTheRun(t *testing.T) {
+	src := newFakeSource(20)
+	sk := newFakeSink("strava", true)
+	sk.confirmErr = errclass.Retry(errors.New("strava: 503 on an edit"), 0)
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatalf("run stopped: %v", err)
+	}
+	if held, _ := sk.state(); held != 20 || rep.Sinks["strava"].Created != 20 {
+		t.Fatalf("held %d, report %+v", held, rep.Sinks["strava"])
+	}
+}
+
+// The source's own rate limit on a fetch is not a permanent failure.
+func TestSourceRateLimitIsRetried(t *testing.T) {
+	src := newFakeSource(1)
+	until := now.Add(3 * time.Hour)
+	src.fetchErr["1000"] = errclass.Limited(errors.New("zepp: too many requests"), until)
+	sk := newFakeSink("strava", true)
+	st := openStore(t)
+	if _, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	list, _, _ := st.Workouts(context.Background(), store.Filter{})
+	d, _ := list[0].Delivery("strava")
+	if d.State != store.Failed || d.FailClass != errclass.Retryable || !d.NextRetry.Equal(until) {
+		t.Fatalf("delivery %+v: want failed, retryable, next at %v", d, until)
+	}
+}
