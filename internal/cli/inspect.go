@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -53,9 +52,7 @@ func inspectRun(opts *InspectOptions) error {
 	}
 	rep := describe(opts.File, w)
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(opts.IO.Out, rep)
 	}
 	return rep.print(opts.IO.Out)
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -77,30 +79,36 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions, ready func(ur
 	if err := web.CheckAddr(opts.Addr, wo.AllowRemote, wo.Password); err != nil {
 		return usageErr(err)
 	}
-	// Read-write when no sync runs, so streams are cached and "sync now"
-	// works; read-only beside a running sync.
-	st, err := store.Open(ctx, c.DataDir)
-	if errors.Is(err, store.ErrLocked) {
-		ro, ok, rerr := f.openReadOnly(ctx)
-		if rerr != nil {
-			return rerr
-		}
-		if !ok {
-			return err
-		}
-		fmt.Fprintln(opts.IO.ErrOut, "note: a sync is running, so the dashboard is read-only (no sync now, streams not kept)")
-		st = ro
-		wo.Store = ro
-	} else if err != nil {
+	// The dashboard reads the store without its lock, so a sync (the
+	// background service) can run beside it; "sync now" and keeping
+	// Strava's streams take the lock only while they write.
+	st, ok, err := f.openReadOnly(ctx)
+	if err != nil {
 		return err
-	} else {
-		wo.Store, wo.Cache = st, st
-		feed := web.NewFeed()
-		wo.Feed = feed
-		wo.SyncNow = func(ctx context.Context) error { return f.syncInto(ctx, st, feed) }
-		wo.RetryFailed = func(ctx context.Context) (int, error) { return st.RetryFailed(ctx, "") }
+	}
+	if !ok {
+		return errclass.Usagef("nothing synced yet: run bandsync sync (or bandsync demo --serve) first")
 	}
 	defer st.Close()
+	feed := web.NewFeed()
+	wo.Store, wo.Feed = st, feed
+	wo.Cache = &streamCache{f: f, ro: st, mem: map[string][]byte{}}
+	wo.SyncNow = func(ctx context.Context) error {
+		rw, err := store.Open(ctx, c.DataDir)
+		if err != nil {
+			return err
+		}
+		defer rw.Close()
+		return f.syncInto(ctx, rw, feed)
+	}
+	wo.RetryFailed = func(ctx context.Context) (int, error) {
+		rw, err := store.Open(ctx, c.DataDir)
+		if err != nil {
+			return 0, err
+		}
+		defer rw.Close()
+		return rw.RetryFailed(ctx, "")
+	}
 	wo.Band = &bandData{f: f}
 	if sk, err := f.stravaSink(ctx); err == nil {
 		wo.Strava = stravaStreams{sk}
@@ -137,10 +145,49 @@ func (f *Factory) syncInto(ctx context.Context, st *store.Store, r progress.Repo
 	return err
 }
 
+// streamCache keeps Strava's answers in the store when no sync holds it,
+// and in memory meanwhile.
+type streamCache struct {
+	f   *Factory
+	ro  *store.Store
+	mu  sync.Mutex
+	mem map[string][]byte
+}
+
+func (c *streamCache) Streams(ctx context.Context, sink, id string) ([]byte, time.Time, error) {
+	c.mu.Lock()
+	b, ok := c.mem[sink+"/"+id]
+	c.mu.Unlock()
+	if ok {
+		return b, time.Now(), nil
+	}
+	return c.ro.Streams(ctx, sink, id)
+}
+
+func (c *streamCache) PutStreams(ctx context.Context, sink, id string, data []byte) error {
+	c.mu.Lock()
+	c.mem[sink+"/"+id] = data
+	c.mu.Unlock()
+	cfg, err := c.f.Config()
+	if err != nil {
+		return err
+	}
+	rw, err := store.Open(ctx, cfg.DataDir)
+	if errors.Is(err, store.ErrLocked) {
+		return nil // a sync runs: kept in memory for now
+	}
+	if err != nil {
+		return err
+	}
+	defer rw.Close()
+	return rw.PutStreams(ctx, sink, id, data)
+}
+
 // bandData gives the dashboard the band's recording of a workout: the
 // archive's file when there is one, else the source's.
 type bandData struct {
 	f   *Factory
+	mu  sync.Mutex
 	src source.Source
 }
 
@@ -162,17 +209,21 @@ func (b *bandData) Workout(ctx context.Context, rec store.Record) (*workout.Work
 			}
 		}
 	}
+	if rec.Source != "zepp" {
+		return nil, fmt.Errorf("%s is not in the archive", rec.Key())
+	}
+	b.mu.Lock()
 	if b.src == nil {
-		if rec.Source != "zepp" {
-			return nil, fmt.Errorf("%s is not in the archive", rec.Key())
-		}
 		src, _, err := b.f.openSource(ctx, rec.Source, "", progress.NewTracker(progress.Discard{}))
 		if err != nil {
+			b.mu.Unlock()
 			return nil, err
 		}
 		b.src = src
 	}
-	return b.src.Fetch(ctx, source.Ref{ID: rec.SourceID, Start: rec.Start, Sport: rec.Sport, Fingerprint: rec.Fingerprint, Summary: rec.Summary})
+	src := b.src
+	b.mu.Unlock()
+	return src.Fetch(ctx, source.Ref{ID: rec.SourceID, Start: rec.Start, Sport: rec.Sport, Fingerprint: rec.Fingerprint, Summary: rec.Summary})
 }
 
 // stravaStreams gives the dashboard Strava's view of an activity.

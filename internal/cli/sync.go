@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ type SyncOptions struct {
 	JSON     bool
 	// PasswordStdin reads a password-protected export's password.
 	PasswordStdin bool
+	RetryFailed   bool
 }
 
 // NewCmdSync builds `bandsync sync`.
@@ -101,7 +103,8 @@ again; it stops cleanly on Ctrl-C or SIGTERM, even in the middle of an upload.`,
 	fl.BoolVar(&opts.Watch, "watch", false, "keep running and sync new workouts every --interval")
 	fl.DurationVar(&opts.Interval, "interval", 15*time.Minute, "how often --watch polls the source")
 	fl.BoolVar(&opts.Wait, "wait", false, "wait for Strava's rate-limit window instead of stopping (exit 5)")
-	fl.BoolVar(&opts.JSON, "json", false, "print the result as one JSON document (progress as JSON lines on stderr)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the result as one JSON document (with --watch: one per run, a line each; progress as JSON lines on stderr)")
+	fl.BoolVar(&opts.RetryFailed, "retry-failed", false, "try the failed workouts again now, even those that would not be retried by themselves")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "zepp-export: read the export zip's password from standard input")
 	return cmd
 }
@@ -210,10 +213,10 @@ func (c coordsSource) Fetch(ctx context.Context, r source.Ref) (*workout.Workout
 // terminal, plain lines otherwise, nothing with --quiet.
 func newTracker(io IOStreams, quiet, asJSON bool) (*progress.Tracker, func()) {
 	switch {
-	case asJSON:
-		return progress.NewTracker(progress.NewJSON(io.ErrOut)), func() {}
 	case quiet:
 		return progress.NewTracker(progress.Discard{}), func() {}
+	case asJSON:
+		return progress.NewTracker(progress.NewJSON(io.ErrOut)), func() {}
 	case io.ErrTTY:
 		b := progress.NewBars(io.ErrOut)
 		return progress.NewTracker(b), b.Close
@@ -252,14 +255,24 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 		return err
 	}
 	defer st.Close()
+	if opts.RetryFailed && !opts.DryRun {
+		n, err := st.RetryFailed(ctx, "")
+		if err != nil {
+			return err
+		}
+		tr.Warn(fmt.Sprintf("%d failed deliveries reopened", n))
+	}
 	so := syncer.Options{Since: since, Until: until, DryRun: opts.DryRun, Wait: opts.Wait || opts.Watch, Tracker: tr,
 		ListAll: opts.From != "zepp" && opts.From != ""}
 	s := syncer.New(src, sinks, st, so)
 	if opts.Watch {
 		err := s.Watch(ctx, opts.Interval, func(rep *syncer.Report, err error) {
-			if !opts.JSON {
-				printReport(opts.IO.Out, rep, err, sinks)
+			if opts.JSON {
+				// One JSON document per run, one per line.
+				_ = json.NewEncoder(opts.IO.Out).Encode(reportJSON(rep, err))
+				return
 			}
+			printReport(opts.IO.Out, rep, err, sinks)
 		})
 		closeTr()
 		return err
@@ -281,15 +294,25 @@ func finishSync(opts *SyncOptions, rep *syncer.Report, err error, sinks []sink.S
 	} else {
 		printReport(opts.IO.Out, rep, err, sinks)
 	}
-	if err != nil {
+	var le *syncer.LimitError
+	if err != nil && !errors.As(err, &le) {
 		return err
 	}
+	// Exit 5 says nothing failed; with failures, 3 wins and the limit is
+	// still told.
 	if n := rep.Failed(); n > 0 {
 		total := 0
 		for _, s := range rep.Sinks {
 			total += s.Created + s.Duplicates + s.Skipped + s.Failed
 		}
-		return &partialError{failed: n, total: total, what: "workouts", more: "see bandsync status"}
+		more := "bandsync status says why; bandsync sync --retry-failed tries them again"
+		if le != nil {
+			more += "; " + le.Error()
+		}
+		return &partialError{failed: n, total: total, what: "workouts", more: more}
+	}
+	if err != nil {
+		return err
 	}
 	if rep.ListErr != nil {
 		return fmt.Errorf("listing stopped early (what was listed is synced): %w", rep.ListErr)
@@ -339,11 +362,6 @@ func printReport(w io.Writer, rep *syncer.Report, err error, sinks []sink.Sink) 
 	}
 	for _, c := range rep.ChangedAtSource {
 		fmt.Fprintf(w, "changed at the source after it was synced (not uploaded again): %s\n", c)
-	}
-	var le *syncer.LimitError
-	if errors.As(err, &le) {
-		fmt.Fprintf(w, "Stopped at %s's rate limit: %d workouts left; run again after %s (or use --wait).\n",
-			le.Sink, le.Left, le.Until.Local().Format("15:04"))
 	}
 }
 

@@ -169,7 +169,9 @@ func (f *Factory) sinks(ctx context.Context, names []string) ([]sink.Sink, error
 			s, err := f.stravaSink(ctx)
 			if err != nil {
 				if auto && errclass.ClassOf(err) == errclass.ReAuth && !f.stravaLinked(ctx) {
-					continue // not set up: archive only
+					// Not set up: archive only, and say so.
+					fmt.Fprintln(f.IO.ErrOut, "note: Strava is not linked, so workouts go to the archive only (bandsync auth strava links it)")
+					continue
 				}
 				return nil, err
 			}
