@@ -45,4 +45,5 @@ const (
 	hintTooMany        = "wait a while before trying again (repeated logins can lock the account), or " + hintAppToken
 	hintNotLinked      = "run bandsync auth zepp --email EMAIL, or " + hintAppToken
 	hintReLogin        = "run bandsync auth zepp --email EMAIL again"
+	hintRegion         = "Zepp refused the request on this region's host, which usually means the account lives in another region: run bandsync auth zepp again so bandsync finds it (or give --region)"
 )

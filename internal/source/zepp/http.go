@@ -138,9 +138,19 @@ func (cl *client) try(ctx context.Context, c *call) error {
 		return c.handle(resp.StatusCode, resp.Header, b)
 	}
 	if resp.StatusCode >= 400 {
-		return errclass.FromStatus(resp.StatusCode, resp.Header, fmt.Errorf("%s: HTTP %d", c.what(), resp.StatusCode))
+		return statusError(resp.StatusCode, resp.Header, fmt.Errorf("%s: HTTP %d", c.what(), resp.StatusCode))
 	}
 	return nil
+}
+
+// statusError classifies an HTTP error status. Zepp answers 403 to a token
+// sent to another region's host (§1.8, §7), so 403 says what to do about
+// the region rather than asking to authorize again.
+func statusError(status int, h http.Header, err error) error {
+	if status == http.StatusForbidden {
+		return errclass.Hinted(errclass.Fatal(err), hintRegion)
+	}
+	return errclass.FromStatus(status, h, err)
 }
 
 // transportError classifies a failed exchange without repeating the URL
@@ -224,7 +234,7 @@ func envelopeError(what string, status int, h http.Header, env *api.Envelope, pa
 	case parsed && env.Code == api.CodeMissingHeaders:
 		return errclass.Fatal(fmt.Errorf("%w (a request header is missing: a bandsync bug)", err))
 	case status != http.StatusOK:
-		return errclass.FromStatus(status, h, err)
+		return statusError(status, h, err)
 	}
 	return errclass.Fatal(err)
 }

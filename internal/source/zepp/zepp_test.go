@@ -728,3 +728,23 @@ func TestNoSecretsInOutput(t *testing.T) {
 		}
 	}
 }
+
+// A 403 from a data host means the wrong region, not a refused login: it is
+// not a re-auth error, and its hint says what to do about the region.
+func TestForbiddenSaysRegion(t *testing.T) {
+	e := newEnv(t, emu.Options{})
+	if err := e.srv.AddFixtures(testEmail); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t)
+	s := e.source(t)
+	refs := listAll(t, s)
+	e.srv.Inject(emu.Fault{Kind: emu.FaultStatus, Status: 403, Count: 1, Path: api.PathDetail})
+	_, err := s.Fetch(context.Background(), refs[0])
+	if err == nil || errors.Is(err, errclass.ErrReAuth) {
+		t.Fatalf("403: %v; want a permanent error, not re-auth", err)
+	}
+	if h := errclass.HintOf(err); !strings.Contains(h, "region") {
+		t.Fatalf("hint %q does not mention the region", h)
+	}
+}
