@@ -54,3 +54,29 @@ type Source interface {
 	// matches errclass.ErrNotFound when the workout no longer exists.
 	Fetch(ctx context.Context, ref Ref) (*workout.Workout, error)
 }
+
+// InWindow reports whether start lies in [since, until), a zero bound
+// leaving that side open: the window List honours.
+func InWindow(start, since, until time.Time) bool {
+	return (since.IsZero() || !start.Before(since)) && (until.IsZero() || start.Before(until))
+}
+
+// Yield is List for sources that hold their whole listing in memory:
+// it yields the refs in [since, until) in the order given (newest first,
+// as List promises), stopping with ctx's error when ctx ends.
+func Yield(ctx context.Context, refs []Ref, since, until time.Time) iter.Seq2[Ref, error] {
+	return func(yield func(Ref, error) bool) {
+		for _, r := range refs {
+			if !InWindow(r.Start, since, until) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				yield(Ref{}, err)
+				return
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}

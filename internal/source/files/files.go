@@ -157,15 +157,8 @@ func (s *Source) List(ctx context.Context, since, until time.Time) iter.Seq2[sou
 			yield(source.Ref{}, err)
 			return
 		}
-		for _, r := range refs {
-			if !since.IsZero() && r.Start.Before(since) || !until.IsZero() && !r.Start.Before(until) {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				yield(source.Ref{}, err)
-				return
-			}
-			if !yield(r, nil) {
+		for r, err := range source.Yield(ctx, refs, since, until) {
+			if !yield(r, err) {
 				return
 			}
 		}
