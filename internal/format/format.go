@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bandsync/bandsync/internal/atomicfile"
 	"github.com/bandsync/bandsync/internal/format/fit"
 	"github.com/bandsync/bandsync/internal/format/gpx"
 	"github.com/bandsync/bandsync/internal/format/tcx"
@@ -137,9 +138,8 @@ func Encode(out io.Writer, f Format, w *workout.Workout, opt Options) error {
 }
 
 // WriteFile encodes w into path, choosing the codec by extension (gzipped
-// for ".gz"). It writes a temporary file and renames it, so a failure never
-// leaves a half-written file behind.
-func WriteFile(path string, w *workout.Workout, opt Options) (err error) {
+// for ".gz"), atomically: a failure never leaves a half-written file.
+func WriteFile(path string, w *workout.Workout, opt Options) error {
 	f, gz, err := FromName(path)
 	if err != nil {
 		return err
@@ -147,40 +147,17 @@ func WriteFile(path string, w *workout.Workout, opt Options) (err error) {
 	if f == ZeppJSON {
 		return fmt.Errorf("%s: bandsync does not write Zepp JSON: use .fit, .gpx or .tcx", path)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	err = atomicfile.Write(path, 0o644, func(out io.Writer) error {
+		if !gz {
+			return Encode(out, f, w, opt)
+		}
+		zw := gzip.NewWriter(out)
+		if err := Encode(zw, f, w, opt); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	var out io.Writer = tmp
-	var zw *gzip.Writer
-	if gz {
-		zw = gzip.NewWriter(tmp)
-		out = zw
-	}
-	if err = Encode(out, f, w, opt); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if zw != nil {
-		if err = zw.Close(); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

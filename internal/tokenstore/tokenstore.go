@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/bandsync/bandsync/internal/atomicfile"
 )
 
 // ErrNotFound is returned by Get when nothing is stored under the name.
@@ -97,7 +99,7 @@ func (s *FileStore) Set(_ context.Context, name string, value []byte) error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return fmt.Errorf("create token dir: %w", err)
 	}
-	return WriteFileAtomic(s.path(name), value, 0o600)
+	return atomicfile.WriteBytes(s.path(name), value, 0o600)
 }
 
 // Delete implements Store.
@@ -112,42 +114,6 @@ func (s *FileStore) Delete(_ context.Context, name string) error {
 }
 
 func (s *FileStore) path(name string) string { return filepath.Join(s.Dir, name+".json") }
-
-// WriteFileAtomic writes data to path through a synced temporary file in the
-// same directory and a rename, so readers see the old or the new content,
-// never a mix, even after a crash.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable where the OS allows
-		d.Close()
-	}
-	return nil
-}
 
 const keyringService = "bandsync"
 

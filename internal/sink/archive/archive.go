@@ -45,12 +45,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bandsync/bandsync/internal/atomicfile"
 	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/format/fit"
 	"github.com/bandsync/bandsync/internal/format/gpx"
 	"github.com/bandsync/bandsync/internal/format/tcx"
 	"github.com/bandsync/bandsync/internal/sink"
-	"github.com/bandsync/bandsync/internal/tokenstore"
 	"github.com/bandsync/bandsync/internal/workout"
 )
 
@@ -275,7 +275,7 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 		}
 		placed = append(placed, final)
 	}
-	syncDir(dir)
+	atomicfile.SyncDir(dir)
 	return sink.Result{Outcome: sink.Created, ActivityID: path.Join(year, base+"."+string(formats[0]))}, nil
 }
 
@@ -292,46 +292,23 @@ func (a *Archive) formatsFor(w *workout.Workout) []Format {
 }
 
 // writeTemp encodes w as format f into a synced 0644 temporary file next
-// to name and returns its path (also on error, for the caller to remove).
+// to name and returns its path; on error nothing is left behind.
 func (a *Archive) writeTemp(dir, name string, w *workout.Workout, f Format) (string, error) {
-	tf, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return "", diskError("write", a.opt.Dir, err)
-	}
-	tmp := tf.Name()
-	var out io.Writer = tf
-	if a.wrap != nil {
-		out = a.wrap(tf)
-	}
-	bw := bufio.NewWriterSize(out, 64<<10)
-	if err := codecs[f].encode(bw, w, &a.opt); err != nil {
-		tf.Close()
-		if de := diskError("write", a.opt.Dir, err); errclass.HintOf(de) != "" {
-			return tmp, de
+	var encErr error
+	tmp, err := atomicfile.Temp(dir, name, 0o644, func(out io.Writer) error {
+		if a.wrap != nil {
+			out = a.wrap(out)
 		}
-		return tmp, errclass.Fatal(fmt.Errorf("archive: encode %s as %s: %w", name, strings.ToUpper(string(f)), err))
+		encErr = codecs[f].encode(out, w, &a.opt)
+		return encErr
+	})
+	switch {
+	case err == nil:
+		return tmp, nil
+	case encErr != nil && errclass.HintOf(diskError("write", a.opt.Dir, encErr)) == "":
+		return "", errclass.Fatal(fmt.Errorf("archive: encode %s as %s: %w", name, strings.ToUpper(string(f)), encErr))
 	}
-	err = bw.Flush()
-	if err == nil {
-		err = tf.Chmod(0o644)
-	}
-	if err == nil {
-		err = tf.Sync()
-	}
-	if cerr := tf.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return tmp, diskError("write", a.opt.Dir, err)
-	}
-	return tmp, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the renames durable where the OS allows
-		d.Close()
-	}
+	return "", diskError("write", a.opt.Dir, err)
 }
 
 // diskError explains a file-system failure in terms of the archive folder
@@ -560,7 +537,7 @@ func (a *Archive) saveIndex(groups map[string][]file) {
 	if err != nil {
 		return
 	}
-	if tokenstore.WriteFileAtomic(filepath.Join(a.opt.Dir, indexName), b, 0o644) == nil {
+	if atomicfile.WriteBytes(filepath.Join(a.opt.Dir, indexName), b, 0o644) == nil {
 		a.dirty = false
 	}
 }

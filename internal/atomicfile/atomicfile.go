@@ -1,0 +1,79 @@
+// Package atomicfile writes files so that a reader, or the next run after a
+// crash or a full disk, sees the old content or the new, never a part: the
+// content goes to a synced temporary file in the same folder, which is then
+// renamed over the target.
+package atomicfile
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Temp writes a synced temporary file in dir with mode perm, its name built
+// from name, and returns its path. fill writes the content (buffered). On
+// error the temporary file is removed and "" returned; the error is fill's,
+// or the file system's wrapped with the path.
+func Temp(dir, name string, perm os.FileMode, fill func(io.Writer) error) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	fail := func(err error) (string, error) {
+		f.Close()
+		os.Remove(tmp)
+		return "", err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := fill(bw); err != nil {
+		return fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(fmt.Errorf("write %s: %w", tmp, err))
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fail(fmt.Errorf("write %s: %w", tmp, err))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("write %s: %w", tmp, err))
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("write %s: %w", tmp, err)
+	}
+	return tmp, nil
+}
+
+// Write replaces path with what fill writes, atomically, with mode perm.
+func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := Temp(dir, filepath.Base(path), perm, fill)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	SyncDir(dir)
+	return nil
+}
+
+// WriteBytes is Write for content already in memory.
+func WriteBytes(path string, data []byte, perm os.FileMode) error {
+	return Write(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// SyncDir makes renames in dir durable where the OS allows it.
+func SyncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
