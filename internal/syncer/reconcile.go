@@ -46,7 +46,8 @@ func (s *Syncer) reconcileAll(ctx context.Context, rep *Report, first bool) erro
 
 // reconcile settles the sink's uploads in flight: what the sink holds is
 // recorded done or duplicate, what it rejected failed, and what it does not
-// hold goes back to pending. It returns how many are still processing.
+// hold goes back to pending. It returns how many of this run's uploads are
+// still processing.
 func (s *Syncer) reconcile(ctx context.Context, rep *Report, sk sink.Sink, first bool) (int, error) {
 	name := sk.Name()
 	ups, err := s.led.Uploading(ctx, name)
@@ -87,7 +88,9 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 		if err != nil {
 			return processing, err
 		}
-		if !done {
+		// Only this run's uploads are worth waiting for; one an earlier
+		// run left without an answer resolves on the sink's own schedule.
+		if !done && s.run.has(d.Delivery.Key) {
 			processing++
 		}
 	}

@@ -159,6 +159,14 @@ func (r *runState) set(key, why string) {
 	r.mu.Unlock()
 }
 
+// has says whether key was sent in this run and is still in flight.
+func (r *runState) has(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.inflight[key]
+	return ok
+}
+
 // take forgets key and says whether it was in flight, and why.
 func (r *runState) take(key string) (why string, ok bool) {
 	r.mu.Lock()

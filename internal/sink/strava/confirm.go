@@ -23,9 +23,8 @@ const (
 	// listSlack widens the listing before the oldest pending start: an
 	// athlete who hides start times gets them as midnight + 1 s (§3.1).
 	listSlack = 24 * time.Hour
-	// lostAfter is how long an upload whose answer was lost (no upload ID
-	// to poll) may stay out of the listing before Confirm calls it absent.
-	lostAfter = time.Hour
+	// defaultLostAfter is Options.LostAfter's default.
+	defaultLostAfter = 10 * time.Minute
 )
 
 // Confirm implements sink.Confirmer. It lists the athlete's activities once
@@ -34,7 +33,7 @@ const (
 // does not show are polled with GET /uploads/{id} once each, no more than
 // once a second, and only when Options.ProcessingTime has passed since they
 // were sent; the rest stay Accepted. A pending upload with no upload ID (its
-// answer was lost) that is still missing an hour after it was sent is
+// answer was lost) that is still missing Options.LostAfter after it was sent is
 // reported with a NotFound error: it is safe to upload again.
 //
 // When an activity becomes known, Confirm fixes it with one PUT where
@@ -83,8 +82,8 @@ func (s *Sink) Confirm(ctx context.Context, pending []sink.Pending) ([]sink.Conf
 			continue
 		}
 		if p.UploadID == "" {
-			if now.Sub(p.Sent) >= lostAfter {
-				out[i].Err = errclass.Missing(fmt.Errorf("strava: %s is not on Strava %s after its upload answer was lost; safe to upload again", p.Key, lostAfter))
+			if now.Sub(p.Sent) >= s.opt.LostAfter {
+				out[i].Err = errclass.Missing(fmt.Errorf("strava: %s is not on Strava %s after its upload answer was lost; safe to upload again", p.Key, s.opt.LostAfter))
 				s.resolved(p.Key)
 			}
 			continue

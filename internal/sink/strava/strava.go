@@ -126,6 +126,13 @@ type Options struct {
 	// GET /uploads/{id} for it when the listing does not show it (default
 	// 10 s; Strava's mean is under 2 s).
 	ProcessingTime time.Duration
+	// LostAfter is how long an upload whose answer never came (a crash, a
+	// reset) may stay out of the athlete's activities before Confirm calls
+	// it absent, so it is sent again (default 10 minutes: Strava processes
+	// an upload in seconds). Should a slow upload still appear later,
+	// Strava refuses the second one as "duplicate of activity N", which is
+	// recorded as that activity: nothing is ever on Strava twice.
+	LostAfter time.Duration
 }
 
 // DefaultOptions returns the defaults: skip Zepp-link duplicates, indoor
@@ -212,6 +219,9 @@ func New(opt Options) (*Sink, error) {
 	}
 	if opt.Budget == nil {
 		opt.Budget = NewBudget(opt.Clock.Now)
+	}
+	if opt.LostAfter <= 0 {
+		opt.LostAfter = defaultLostAfter
 	}
 	if opt.ProcessingTime <= 0 {
 		opt.ProcessingTime = 10 * time.Second
