@@ -89,7 +89,6 @@ func Main() int {
 			ErrTTY: isatty.IsTerminal(os.Stderr.Fd())},
 		Getenv: os.Getenv,
 	}
-	limitMemory(os.Getenv)
 	stop := startProfiling(os.Getenv)
 	code := Run(ctx, f, os.Args[1:])
 	stop()

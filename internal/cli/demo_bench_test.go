@@ -26,7 +26,6 @@ func BenchmarkDemo(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	limitMemory(os.Getenv) // as bandsync's main does
 	for b.Loop() {
 		var out bytes.Buffer
 		f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: io.Discard}, Getenv: func(string) string { return "" }, Quiet: true}

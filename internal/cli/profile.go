@@ -4,23 +4,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 )
-
-// softMemoryLimit is the heap size bandsync asks the Go runtime to stay
-// under (GOMEMLIMIT overrides it). What bandsync holds at any time is small
-// — one workout per worker and the ledger's cache — but each workout passes
-// through several megabytes of short-lived buffers; without a limit the
-// collector lets the heap grow to twice what a backfill touched.
-const softMemoryLimit = 48 << 20
-
-// limitMemory applies softMemoryLimit unless GOMEMLIMIT is set.
-func limitMemory(getenv func(string) string) {
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(softMemoryLimit)
-	}
-}
 
 // startProfiling writes a CPU profile to BANDSYNC_CPUPROFILE and, when the
 // returned function is called, a heap profile to BANDSYNC_MEMPROFILE: for
