@@ -137,7 +137,11 @@ func exportRun(ctx context.Context, f *Factory, opts *ExportOptions) error {
 	}
 	fmt.Fprintln(opts.IO.Out, ".")
 	if failed > 0 {
-		return &partialError{failed: failed, total: failed + written + skipped, what: "workouts", more: "the lines above say why"}
+		more := "the lines above say why"
+		if opts.Quiet {
+			more = "run it again without --quiet to see why"
+		}
+		return &partialError{failed: failed, total: failed + written + skipped, what: "workouts", more: more}
 	}
 	return nil
 }
