@@ -34,6 +34,9 @@ type DemoOptions struct {
 	Serve    bool
 	Seed     int64
 	JSON     bool
+	// ProcessingDelay is how long the emulated Strava takes to process an
+	// upload (default 100 ms; benchmarks use ~0).
+	ProcessingDelay time.Duration
 }
 
 // NewCmdDemo builds `bandsync demo`.
@@ -132,7 +135,11 @@ func startDemo(f *Factory, opts *DemoOptions) (*demoEnv, error) {
 	if err := os.MkdirAll(files, 0o700); err != nil {
 		return nil, err
 	}
-	d.strava = stravaemu.New(stravaemu.Options{ProcessingDelay: 100 * time.Millisecond,
+	delay := opts.ProcessingDelay
+	if delay <= 0 {
+		delay = 100 * time.Millisecond
+	}
+	d.strava = stravaemu.New(stravaemu.Options{ProcessingDelay: delay,
 		Limits: stravaemu.Limits{Overall: big, Read: big}, FileDir: files})
 	for i := range n {
 		if i%demoZeppLinkEvery == demoZeppLinkEvery/2 {

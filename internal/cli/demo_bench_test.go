@@ -10,10 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
-// BenchmarkDemo runs `bandsync demo` — both emulators in this process, the
-// real login, OAuth, engine, store and archive — over BANDSYNC_BENCH_WORKOUTS
+// BenchmarkDemo runs `bandsync demo` — both emulators in this process with
+// their delays at zero, the real login, OAuth, engine, store and archive —
+// over BANDSYNC_BENCH_WORKOUTS
 // workouts (default 1000; the README's figure uses 10000) and reports the
 // time per workout, Strava requests per upload and the process's peak RSS.
 //
@@ -30,7 +32,7 @@ func BenchmarkDemo(b *testing.B) {
 		var out bytes.Buffer
 		f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: io.Discard}, Getenv: func(string) string { return "" }, Quiet: true}
 		f.dataDir = b.TempDir()
-		if err := demoRun(context.Background(), f, &DemoOptions{IO: f.IO, Quiet: true, Workouts: n, Seed: 1}); err != nil {
+		if err := demoRun(context.Background(), f, &DemoOptions{IO: f.IO, Quiet: true, Workouts: n, Seed: 1, ProcessingDelay: time.Nanosecond}); err != nil {
 			b.Fatalf("demo: %v\n%s", err, out.String())
 		}
 		if m := regexp.MustCompile(`= ([0-9.]+) per upload \([0-9]+ of them edits: .*; ([0-9.]+) without those\)`).FindStringSubmatch(out.String()); m != nil {

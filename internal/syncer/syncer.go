@@ -67,7 +67,8 @@ type Options struct {
 	// Workers is how many workouts are fetched and sent at once (default 4).
 	Workers int
 	// Batch is how many workouts are sent between two bulk confirmations
-	// (default 200: one page of Strava's activity list confirms a batch).
+	// (default 150: with the activities that came another way among them,
+	// one 200-activity page of Strava's list confirms a batch).
 	Batch int
 	// Relist is how far back every run lists again even when that time was
 	// listed completely before: bands sync late, so new workouts can appear
@@ -102,7 +103,7 @@ func (o *Options) defaults() {
 		o.Workers = 4
 	}
 	if o.Batch <= 0 {
-		o.Batch = 200
+		o.Batch = 150
 	}
 	if o.Relist <= 0 {
 		o.Relist = 14 * 24 * time.Hour
