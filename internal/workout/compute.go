@@ -218,3 +218,27 @@ func MergeIntervals(in []Interval) []Interval {
 	}
 	return out
 }
+
+// CompleteLaps returns the workout's own laps, followed, when they end
+// before the workout does (a band that records only whole kilometres), by a
+// last lap for the rest: its distance is what the laps leave of the
+// workout's distance. Encoders write these so that laps add up to the
+// whole workout. It returns nil when the workout has no laps.
+func (w *Workout) CompleteLaps() []Lap {
+	if len(w.Laps) == 0 {
+		return nil
+	}
+	laps := append([]Lap(nil), w.Laps...)
+	last := laps[len(laps)-1]
+	end := w.End()
+	if last.Elapsed <= 0 || end.Sub(last.End()) < time.Second {
+		return laps
+	}
+	var covered float64
+	for _, l := range laps {
+		covered += l.Distance
+	}
+	rest := Lap{Start: last.End(), Elapsed: end.Sub(last.End()), Distance: max(0, w.Distance()-covered), Trigger: LapSessionEnd}
+	rest.Moving = MovingTime(rest.Start, rest.Elapsed, w.Pauses)
+	return append(laps, rest)
+}

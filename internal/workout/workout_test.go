@@ -256,3 +256,26 @@ func BenchmarkSplits(b *testing.B) {
 		w.Splits(Kilometre)
 	}
 }
+
+func TestCompleteLaps(t *testing.T) {
+	w := &Workout{Start: t0, Summary: Summary{Elapsed: 1000 * time.Second, Distance: 2600}, Pauses: []Interval{{at(900), at(930)}}}
+	w.Laps = []Lap{
+		{Start: at(0), Elapsed: 400 * time.Second, Distance: 1000},
+		{Start: at(400), Elapsed: 380 * time.Second, Distance: 1000},
+	}
+	got := w.CompleteLaps()
+	if len(got) != 3 {
+		t.Fatalf("%d laps, want the two plus the rest", len(got))
+	}
+	rest := got[2]
+	if !rest.Start.Equal(at(780)) || rest.Elapsed != 220*time.Second || rest.Distance != 600 || rest.Moving != 190*time.Second {
+		t.Fatalf("rest lap %+v", rest)
+	}
+	w.Laps[1].Elapsed = 600 * time.Second // the laps reach the end
+	if got := w.CompleteLaps(); len(got) != 2 {
+		t.Fatalf("laps covering the workout got %d", len(got))
+	}
+	if (&Workout{Start: t0}).CompleteLaps() != nil {
+		t.Fatal("no laps: want nil")
+	}
+}

@@ -438,7 +438,7 @@ const maxDerivedLaps = 1000
 // and maximum heart rate of their samples.
 func lapsFor(wo *workout.Workout, elapsed time.Duration) []workout.Lap {
 	if len(wo.Laps) > 0 {
-		laps := append([]workout.Lap(nil), wo.Laps...)
+		laps := wo.CompleteLaps()
 		for i := range laps {
 			if laps[i].Moving == 0 {
 				laps[i].Moving = workout.MovingTime(laps[i].Start, laps[i].Elapsed, wo.Pauses)

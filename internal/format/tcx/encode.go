@@ -121,7 +121,7 @@ func lapSpans(wo *workout.Workout) []lapSpan {
 	}
 	switch {
 	case len(wo.Laps) > 0:
-		for _, l := range wo.Laps {
+		for _, l := range wo.CompleteLaps() {
 			laps = append(laps, lapSpan{Lap: l})
 		}
 	case len(splits) > 1:
