@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
@@ -62,6 +63,11 @@ func (f *Factory) Config() (*config.Config, error) {
 	}
 	if c.DataDir == "" {
 		c.DataDir = config.DefaultDataDir()
+	}
+	// An absolute path: the store and the service unit must not depend on
+	// the working directory.
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
 	}
 	f.cfg = &c
 	return f.cfg, nil

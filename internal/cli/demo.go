@@ -100,7 +100,20 @@ func (d *demoEnv) close() {
 func startDemo(f *Factory, opts *DemoOptions) (*demoEnv, error) {
 	d := &demoEnv{}
 	if f.dataDir != "" {
-		d.dataDir = f.dataDir
+		dir, err := filepath.Abs(f.dataDir)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkDemoDir(dir); err != nil {
+			return nil, err
+		}
+		if isDemoDir(dir) {
+			// An earlier demo's accounts and emulators are gone: start afresh.
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, err
+			}
+		}
+		d.dataDir = dir
 	} else {
 		dir, err := os.MkdirTemp("", "bandsync-demo-")
 		if err != nil {
@@ -110,6 +123,12 @@ func startDemo(f *Factory, opts *DemoOptions) (*demoEnv, error) {
 		if !opts.Serve {
 			d.cleanup = append(d.cleanup, func() { os.RemoveAll(dir) })
 		}
+	}
+	if err := os.MkdirAll(d.dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(d.dataDir, demoMarker), []byte("written by bandsync demo: this data dir belongs to emulated accounts\n"), 0o600); err != nil {
+		return nil, err
 	}
 	d.zepp = zeppemu.New(zeppemu.Options{})
 	d.zepp.AddAccount(zeppemu.Account{Email: demoEmail, Password: demoPassword, Country: "DE", Region: "eu-central-1"})
@@ -157,6 +176,26 @@ func startDemo(f *Factory, opts *DemoOptions) (*demoEnv, error) {
 	d.strURL = "http://" + ln.Addr().String()
 	d.cleanup = append(d.cleanup, func() { _ = srv.Close() })
 	return d, nil
+}
+
+// demoMarker marks a data dir as a demo's: its tokens belong to emulated
+// accounts and must never reach Strava or Zepp.
+const demoMarker = ".bandsync-demo"
+
+// isDemoDir reports whether dir holds a demo's data.
+func isDemoDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, demoMarker))
+	return err == nil
+}
+
+// checkDemoDir refuses to run the demo in a data dir that holds real data:
+// the demo would replace its tokens with the emulators'.
+func checkDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 || isDemoDir(dir) {
+		return nil // missing, empty, or a demo's
+	}
+	return errclass.Usagef("%s is not empty and not a demo's data dir: the demo would replace its tokens and mix emulated workouts into it; give a new or empty folder (or leave --data-dir out)", dir)
 }
 
 // demoFactory is a Factory whose configuration points at the emulators.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bandsync/bandsync/internal/config"
 	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/format/fit"
 	"github.com/bandsync/bandsync/internal/oauth"
@@ -81,10 +82,22 @@ func (f *Factory) stravaOAuth(ctx context.Context, given stravaApp) (oauth.Confi
 	return oauth.Config{ClientID: app.ClientID, ClientSecret: app.ClientSecret, Endpoint: ep}, nil
 }
 
+// errDemoData stops the tokens of a finished demo from reaching the real
+// services.
+func (f *Factory) errDemoData(c *config.Config, url string) error {
+	if url == "" && !f.local && isDemoDir(c.DataDir) {
+		return errclass.Usagef("%s holds a demo's data, whose emulated Strava and Zepp stopped with the demo: run bandsync demo --serve to look at it, or use another --data-dir for your own accounts", c.DataDir)
+	}
+	return nil
+}
+
 // stravaSink builds the Strava sink over the stored tokens.
 func (f *Factory) stravaSink(ctx context.Context) (*strava.Sink, error) {
 	c, err := f.Config()
 	if err != nil {
+		return nil, err
+	}
+	if err := f.errDemoData(c, c.Strava.URL); err != nil {
 		return nil, err
 	}
 	cfg, err := f.stravaOAuth(ctx, stravaApp{})
@@ -139,6 +152,9 @@ func (f *Factory) archiveSink() (*archive.Archive, error) {
 func (f *Factory) zeppOptions(warn func(string)) (zepp.Options, error) {
 	c, err := f.Config()
 	if err != nil {
+		return zepp.Options{}, err
+	}
+	if err := f.errDemoData(c, c.Zepp.URL); err != nil {
 		return zepp.Options{}, err
 	}
 	store, err := f.tokens()

@@ -131,6 +131,8 @@ func (f *Factory) stravaActivityURL(id string) string {
 	base := "https://www.strava.com"
 	if c, err := f.Config(); err == nil && c.Strava.URL != "" {
 		base = strings.TrimRight(c.Strava.URL, "/")
+	} else if err == nil && isDemoDir(c.DataDir) {
+		return "" // the emulated Strava is gone; strava.com has other people's activities
 	}
 	return base + "/activities/" + id
 }
@@ -148,7 +150,7 @@ func printWorkouts(w io.Writer, list []workoutJSON, zeppLink bool) error {
 		fmt.Fprintf(w, "%d workouts were already on Strava, posted another way (Zepp's link). Delete those you want replaced on Strava, then run bandsync sync:\n", len(list))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "START\tSPORT\tDISTANCE\tMOVING\tELAPSED\tSINKS")
+	fmt.Fprintln(tw, "START\tSPORT\tDISTANCE\tMOVING\tELAPSED\tKEY\tSINKS")
 	for _, wj := range list {
 		var sinks []string
 		for _, d := range wj.Deliveries {
@@ -164,8 +166,8 @@ func printWorkouts(w io.Writer, list []workoutJSON, zeppLink bool) error {
 		if wj.DistanceM > 0 {
 			dist = fmt.Sprintf("%.2f km", wj.DistanceM/1000)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", wj.Start.Local().Format("2006-01-02 15:04"), wj.Sport, dist,
-			clock(wj.MovingS), clock(wj.ElapsedS), strings.Join(sinks, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wj.Start.Local().Format("2006-01-02 15:04 MST"), wj.Sport, dist,
+			clock(wj.MovingS), clock(wj.ElapsedS), wj.Key, strings.Join(sinks, "; "))
 	}
 	return tw.Flush()
 }
