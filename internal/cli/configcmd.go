@@ -15,18 +15,20 @@ func NewCmdConfig(f *Factory) *cobra.Command {
   bandsync config show`,
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "path",
-		Short: "Print the configuration file's path (it need not exist)",
-		Args:  exactArgs(0, "no arguments"),
+		Use:     "path",
+		Short:   "Print the configuration file's path (it need not exist)",
+		Example: "  bandsync config path\n  $EDITOR \"$(bandsync config path)\"",
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(*cobra.Command, []string) error {
 			p, _ := f.ConfigPath()
 			_, err := fmt.Fprintln(f.IO.Out, p)
 			return err
 		},
 	}, &cobra.Command{
-		Use:   "show",
-		Short: "Print the effective configuration as TOML (secrets masked)",
-		Args:  exactArgs(0, "no arguments"),
+		Use:     "show",
+		Short:   "Print the effective configuration as TOML (secrets masked)",
+		Example: "  bandsync config show\n  bandsync --config my.toml config show",
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(*cobra.Command, []string) error {
 			c, err := f.Config()
 			if err != nil {

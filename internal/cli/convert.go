@@ -127,7 +127,10 @@ func convertRun(opts *ConvertOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", out)
 		}
 	}
-	if failed > 0 {
+	switch {
+	case failed > 0 && done == 0:
+		return fmt.Errorf("no file could be converted (the errors above say why)")
+	case failed > 0:
 		return &partialError{failed: failed, total: failed + done, what: "files", more: "the errors above say why"}
 	}
 	return nil

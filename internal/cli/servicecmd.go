@@ -23,9 +23,10 @@ func NewCmdService(f *Factory) *cobra.Command {
 	}
 	manager := func() (*service.Manager, error) { return service.NewManager() }
 	install := &cobra.Command{
-		Use:   "install",
-		Short: "Install and start the background service",
-		Args:  exactArgs(0, "no arguments"),
+		Use:     "install",
+		Short:   "Install and start the background service",
+		Example: "  bandsync service install\n  bandsync service install --interval 1h",
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.Config()
 			if err != nil {
@@ -57,9 +58,10 @@ func NewCmdService(f *Factory) *cobra.Command {
 	}
 	install.Flags().DurationVar(&interval, "interval", 15*time.Minute, "how often the service polls the source")
 	cmd.AddCommand(install, &cobra.Command{
-		Use:   "uninstall",
-		Short: "Stop and remove the background service",
-		Args:  exactArgs(0, "no arguments"),
+		Use:     "uninstall",
+		Short:   "Stop and remove the background service",
+		Example: "  bandsync service uninstall",
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := manager()
 			if err != nil {
@@ -73,9 +75,10 @@ func NewCmdService(f *Factory) *cobra.Command {
 			return nil
 		},
 	}, &cobra.Command{
-		Use:   "status",
-		Short: "Say whether the background service is installed and running",
-		Args:  exactArgs(0, "no arguments"),
+		Use:     "status",
+		Short:   "Say whether the background service is installed and running",
+		Example: "  bandsync service status",
+		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := manager()
 			if err != nil {

@@ -43,6 +43,17 @@ type SyncOptions struct {
 	// PasswordStdin reads a password-protected export's password.
 	PasswordStdin bool
 	RetryFailed   bool
+
+	printed bool // the result document went out
+}
+
+// jsonOnError prints the one JSON document --json promises when the run
+// failed before producing its own.
+func (opts *SyncOptions) jsonOnError(err error) error {
+	if err != nil && opts.JSON && !opts.printed {
+		_ = writeJSON(opts.IO.Out, reportJSON(nil, err))
+	}
+	return err
 }
 
 // NewCmdSync builds `bandsync sync`.
@@ -90,7 +101,7 @@ again; it stops cleanly on Ctrl-C or SIGTERM, even in the middle of an upload.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return syncRun(cmd.Context(), f, opts)
+			return opts.jsonOnError(syncRun(cmd.Context(), f, opts))
 		},
 	}
 	fl := cmd.Flags()
@@ -149,6 +160,11 @@ func (f *Factory) openSource(ctx context.Context, name, path string, tr *progres
 
 func (f *Factory) rawSource(ctx context.Context, name, path string, tr *progress.Tracker) (source.Source, func(), error) {
 	noop := func() {}
+	switch name {
+	case "", "zepp", "gadgetbridge", "zepp-export", "files":
+	default:
+		return nil, noop, errclass.Usagef("unknown source %q: use zepp, zepp-export, gadgetbridge or files", name)
+	}
 	if name != "zepp" && name != "" && path == "" {
 		return nil, noop, errclass.Usagef("--from %s needs --path: the export, database or folder to read", name)
 	}
@@ -209,12 +225,22 @@ func (c coordsSource) Fetch(ctx context.Context, r source.Ref) (*workout.Workout
 	return w, err
 }
 
+// warningsOnly passes on warnings and nothing else.
+type warningsOnly struct{ r progress.Reporter }
+
+func (w warningsOnly) Report(e progress.Event) {
+	if e.Kind == progress.Warn {
+		w.r.Report(e)
+	}
+}
+
 // newTracker picks the progress printer: JSON lines with --json, bars on a
 // terminal, plain lines otherwise, nothing with --quiet.
 func newTracker(io IOStreams, quiet, asJSON bool) (*progress.Tracker, func()) {
 	switch {
 	case quiet:
-		return progress.NewTracker(progress.Discard{}), func() {}
+		// --quiet drops progress, not what a person should know.
+		return progress.NewTracker(warningsOnly{progress.NewLines(io.ErrOut)}), func() {}
 	case asJSON:
 		return progress.NewTracker(progress.NewJSON(io.ErrOut)), func() {}
 	case io.ErrTTY:
@@ -232,6 +258,9 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 	until, err := parseDate("until", opts.Until)
 	if err != nil {
 		return err
+	}
+	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
+		return errclass.Usagef("--since %s is not before --until %s", opts.Since, opts.Until)
 	}
 	c, err := f.Config()
 	if err != nil {
@@ -286,9 +315,12 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 // (and so its exit code).
 func finishSync(opts *SyncOptions, rep *syncer.Report, err error, sinks []sink.Sink) error {
 	if opts.JSON {
+		opts.printed = true
 		if jerr := writeJSON(opts.IO.Out, reportJSON(rep, err)); jerr != nil && err == nil {
 			return jerr
 		}
+	} else if errclass.ClassOf(err) == errclass.ReAuth {
+		// Nothing happened: the error says what to do.
 	} else if opts.DryRun {
 		printPlan(opts.IO.Out, rep)
 	} else {

@@ -36,14 +36,16 @@ twice.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return uploadRun(cmd.Context(), f, args, asJSON)
+			opts := &SyncOptions{IO: f.IO, JSON: asJSON}
+			return opts.jsonOnError(uploadRun(cmd.Context(), f, args, opts))
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON document")
 	return cmd
 }
 
-func uploadRun(ctx context.Context, f *Factory, paths []string, asJSON bool) error {
+func uploadRun(ctx context.Context, f *Factory, paths []string, opts *SyncOptions) error {
+	asJSON := opts.JSON
 	c, err := f.Config()
 	if err != nil {
 		return err
@@ -92,7 +94,7 @@ func uploadRun(ctx context.Context, f *Factory, paths []string, asJSON bool) err
 	defer st.Close()
 	rep, err := syncer.New(src, sinks, st, syncer.Options{Tracker: tr, ListAll: true}).Run(ctx)
 	closeTr()
-	return finishSync(&SyncOptions{IO: f.IO, JSON: asJSON}, rep, err, sinks)
+	return finishSync(opts, rep, err, sinks)
 }
 
 func copyFile(from, to string) error {

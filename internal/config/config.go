@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -125,16 +126,37 @@ func Load(path string, mustExist bool) (Config, error) {
 				row, col := e.Position()
 				fmt.Fprintf(&b, "%s:%d:%d: unknown setting %q\n", path, row, col, strings.Join(e.Key(), "."))
 			}
-			return c, fmt.Errorf("%sremove or correct it (bandsync config show lists the settings)", b.String())
+			return c, fmt.Errorf("%sremove or correct it (the README's configuration section lists the settings)", b.String())
 		}
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			row, col := de.Position()
-			return c, fmt.Errorf("%s:%d:%d: %s", path, row, col, de.Error())
+			return c, fmt.Errorf("%s:%d:%d: %s", path, row, col, friendly(de.Error()))
 		}
 		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, c.Validate()
+}
+
+// wrongType matches go-toml's message for a value of the wrong type, which
+// names Go fields rather than settings.
+var wrongType = regexp.MustCompile(`cannot decode TOML (\w+) into struct field [\w.]+ of type ([\w\[\]]+)`)
+
+// friendly rewrites a decoding error in the file's own terms.
+func friendly(msg string) string {
+	msg = strings.TrimPrefix(msg, "toml: ")
+	if m := wrongType.FindStringSubmatch(msg); m != nil {
+		want := map[string]string{"bool": "true or false", "string": "a quoted string", "[]string": `a list of strings, e.g. ["fit"]`}[m[2]]
+		if want == "" {
+			want = "a " + m[2]
+		}
+		got := "a " + m[1]
+		if strings.ContainsRune("aeiou", rune(m[1][0])) {
+			got = "an " + m[1]
+		}
+		return fmt.Sprintf("this setting takes %s, not %s", want, got)
+	}
+	return msg
 }
 
 // ApplyEnv overrides settings from BANDSYNC_* environment variables.

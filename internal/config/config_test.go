@@ -74,3 +74,10 @@ func TestEnvAndMask(t *testing.T) {
 		t.Fatal("secret shown")
 	}
 }
+
+func TestWrongTypeNamesTheSetting(t *testing.T) {
+	_, err := Load(write(t, "[strava]\nbackfill_mute = \"yes\"\n"), true)
+	if err == nil || !strings.Contains(err.Error(), ":2:") || !strings.Contains(err.Error(), "true or false") || strings.Contains(err.Error(), "BackfillMute") {
+		t.Fatalf("err = %v", err)
+	}
+}

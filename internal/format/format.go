@@ -83,6 +83,9 @@ func ReadFile(path string) (*workout.Workout, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f == ZeppJSON && detailOf(path) != "" {
+		return nil, fmt.Errorf("%s is a Zepp workout summary, which holds no track: use its detail file %s (the summary beside it is read with it)", path, detailOf(path))
+	}
 	data, err := readLimited(path, gz)
 	if err != nil {
 		return nil, err
@@ -161,6 +164,20 @@ func WriteFile(path string, w *workout.Workout, opt Options) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// detailOf returns the detail file name that belongs to a Zepp summary file
+// name (X_summary.json → X_detail.json), or "" for other names.
+func detailOf(path string) string {
+	dir, base := filepath.Split(path)
+	for _, pair := range [][2]string{{"_summary.json", "_detail.json"}, {".summary.json", ".detail.json"}} {
+		for _, gz := range []string{"", ".gz"} {
+			if strings.HasSuffix(strings.ToLower(base), pair[0]+gz) {
+				return filepath.Join(dir, base[:len(base)-len(pair[0]+gz)]+pair[1]+gz)
+			}
+		}
+	}
+	return ""
 }
 
 // summaryBeside finds the summary file that belongs to a Zepp detail file.

@@ -122,10 +122,15 @@ func (m *Manager) Install(ctx context.Context, spec Spec) (string, error) {
 	}
 	switch m.GOOS {
 	case "linux":
-		if err := m.run(ctx, "systemctl", "--user", "daemon-reload"); err != nil {
-			return path, err
+		err := m.run(ctx, "systemctl", "--user", "daemon-reload")
+		if err == nil {
+			err = m.run(ctx, "systemctl", "--user", "enable", "--now", systemdUnit)
 		}
-		return path, m.run(ctx, "systemctl", "--user", "enable", "--now", systemdUnit)
+		if err != nil {
+			os.Remove(path) // not half installed
+			return path, fmt.Errorf("%w\n  the systemd user manager is not reachable (a login session or `loginctl enable-linger` is needed); or run `bandsync sync --watch` from your own scheduler", err)
+		}
+		return path, nil
 	default:
 		_ = m.run(ctx, "launchctl", "unload", path) // not loaded yet is fine
 		return path, m.run(ctx, "launchctl", "load", "-w", path)
@@ -243,6 +248,9 @@ Environment={{sq (printf "%s=%s" . (index $.Env .))}}
 {{- end}}
 Restart=on-failure
 RestartSec=60
+# 2: a usage or configuration error, 4: authorization needed. Restarting
+# cannot fix either; bandsync status and the journal say what to do.
+RestartPreventExitStatus=2 4
 # SIGTERM stops bandsync cleanly, even mid-upload.
 KillSignal=SIGTERM
 TimeoutStopSec=60

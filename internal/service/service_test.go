@@ -87,3 +87,18 @@ func TestUnsupportedAndRelativeExe(t *testing.T) {
 		t.Error("relative path accepted")
 	}
 }
+
+func TestInstallFailureLeavesNoUnit(t *testing.T) {
+	home := t.TempDir()
+	failing := func(_ context.Context, name string, args ...string) ([]byte, error) {
+		return []byte("Failed to connect to bus"), errors.New("exit status 1")
+	}
+	m := &Manager{GOOS: "linux", Home: home, Run: failing}
+	path, err := m.Install(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), "enable-linger") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a unit file was left behind")
+	}
+}

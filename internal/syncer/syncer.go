@@ -50,6 +50,7 @@ type Ledger interface {
 	Coverage(ctx context.Context, source string) ([]store.Window, error)
 	SetMetaTime(ctx context.Context, key string, t time.Time) error
 	MetaTime(ctx context.Context, key string) (time.Time, bool, error)
+	DeleteMeta(ctx context.Context, key string) error
 }
 
 var _ Ledger = (*store.Store)(nil)

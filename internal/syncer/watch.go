@@ -19,6 +19,8 @@ func (s *Syncer) Watch(ctx context.Context, interval time.Duration, onRun func(*
 		interval = 15 * time.Minute
 	}
 	failures := 0
+	// Once stopped, no next run is due.
+	defer func() { _ = s.led.DeleteMeta(context.WithoutCancel(ctx), store.MetaNextWatch) }()
 	for {
 		_ = s.led.SetMetaTime(ctx, store.MetaLastWatch, s.opt.Now())
 		rep, err := s.Run(ctx)
