@@ -121,6 +121,10 @@ func describe(file string, w *workout.Workout) inspection {
 		z := w.LocalStart().Format("-07:00")
 		r.Zone = &z
 	}
+	if r.AvgHR == 0 && r.MaxHR == 0 {
+		// Files without totals (GPX, TCX without lap figures): from the samples.
+		r.AvgHR, r.MaxHR = heartRate(w.Samples)
+	}
 	if p := workout.Pace(w.Moving(), r.DistanceM); p > 0 {
 		r.PaceSPerKm = p.Seconds()
 	}
@@ -131,6 +135,21 @@ func describe(file string, w *workout.Workout) inspection {
 		r.Laps = append(r.Laps, lapRep{l.Start, l.Elapsed.Seconds(), l.Distance, l.AvgHR})
 	}
 	return r
+}
+
+// heartRate is the average and maximum of the samples' heart rates.
+func heartRate(samples []workout.Sample) (avg, peak int) {
+	sum, n := 0, 0
+	for i := range samples {
+		if samples[i].Has&workout.HasHeartRate != 0 {
+			hr := int(samples[i].HeartRate)
+			sum, n, peak = sum+hr, n+1, max(peak, hr)
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return (sum + n/2) / n, peak
 }
 
 // streams names the sample fields present anywhere in the workout.
