@@ -36,7 +36,6 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo and a browser")
 	}
-	bctx := webtest.Browser(t)
 	dir := t.TempDir()
 	out := &syncBuffer{}
 	f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out}, Getenv: func(string) string { return "" }, Quiet: true, dataDir: dir}
@@ -70,6 +69,10 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 	if url == "" {
 		t.Fatalf("no dashboard URL:\n%s", out.String())
 	}
+
+	// Started after the demo, the browser closes before it (cleanups run
+	// last first), as a person closes the tab before pressing Ctrl-C.
+	bctx := webtest.Browser(t)
 
 	// The overview shows what `bandsync status --json` says.
 	status, err := gatherStatus(ctx, demoDataFactory(dir))

@@ -229,7 +229,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("web: shut down: %w", err)
+		// Pages still open after the grace time (a browser holding a
+		// connection) are cut: the stop was asked for, it is not an error.
+		_ = hs.Close()
 	}
 	return nil
 }

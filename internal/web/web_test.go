@@ -320,3 +320,30 @@ func TestEventsStreamProgress(t *testing.T) {
 		t.Errorf("live event %s", l)
 	}
 }
+
+// Stopping the dashboard while a page still holds its event stream open is
+// a clean stop: Serve returns nil.
+func TestServeStopsWithAPageOpen(t *testing.T) {
+	e := newEnv(t, nil)
+	ln, err := e.srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve = %v, want nil after a requested stop", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
