@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,7 +45,8 @@ type SyncOptions struct {
 	PasswordStdin bool
 	RetryFailed   bool
 
-	printed bool // the result document went out
+	printed  bool     // the result document went out
+	warnings *warnLog // what the run warned about, for --json
 }
 
 // jsonOnError prints the one JSON document --json promises when the run
@@ -237,17 +239,51 @@ func (w warningsOnly) Report(e progress.Event) {
 // newTracker picks the progress printer: JSON lines with --json, bars on a
 // terminal, plain lines otherwise, nothing with --quiet.
 func newTracker(io IOStreams, quiet, asJSON bool) (*progress.Tracker, func()) {
+	r, closer := newPrinter(io, quiet, asJSON)
+	return progress.NewTracker(r), closer
+}
+
+func newPrinter(io IOStreams, quiet, asJSON bool) (progress.Reporter, func()) {
 	switch {
 	case quiet:
 		// --quiet drops progress, not what a person should know.
-		return progress.NewTracker(warningsOnly{progress.NewLines(io.ErrOut)}), func() {}
+		return warningsOnly{progress.NewLines(io.ErrOut)}, func() {}
 	case asJSON:
-		return progress.NewTracker(progress.NewJSON(io.ErrOut)), func() {}
+		return progress.NewJSON(io.ErrOut), func() {}
 	case io.ErrTTY:
 		b := progress.NewBars(io.ErrOut)
-		return progress.NewTracker(b), b.Close
+		return b, b.Close
 	}
-	return progress.NewTracker(progress.NewLines(io.ErrOut)), func() {}
+	return progress.NewLines(io.ErrOut), func() {}
+}
+
+// warnLog keeps the warnings of a run for its --json document, passing
+// every event on.
+type warnLog struct {
+	next progress.Reporter
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *warnLog) Report(e progress.Event) {
+	if e.Kind == progress.Warn {
+		w.mu.Lock()
+		w.list = append(w.list, e.Message)
+		w.mu.Unlock()
+	}
+	w.next.Report(e)
+}
+
+// take returns the warnings so far and forgets them.
+func (w *warnLog) take() []string {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.list
+	w.list = nil
+	return out
 }
 
 func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
@@ -266,7 +302,9 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	tr, closeTr := newTracker(opts.IO, opts.Quiet, opts.JSON)
+	printer, closeTr := newPrinter(opts.IO, opts.Quiet, opts.JSON)
+	opts.warnings = &warnLog{next: printer}
+	tr := progress.NewTracker(opts.warnings)
 	src, closeSrc, err := f.openSource(ctx, opts.From, opts.Path, tr)
 	if err != nil {
 		closeTr()
@@ -298,7 +336,9 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 		err := s.Watch(ctx, opts.Interval, func(rep *syncer.Report, err error) {
 			if opts.JSON {
 				// One JSON document per run, one per line.
-				_ = json.NewEncoder(opts.IO.Out).Encode(reportJSON(rep, err))
+				doc := reportJSON(rep, err)
+				doc.Warnings = append(doc.Warnings, opts.warnings.take()...)
+				_ = json.NewEncoder(opts.IO.Out).Encode(doc)
 				return
 			}
 			printReport(opts.IO.Out, rep, err, sinks)
@@ -316,7 +356,9 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 func finishSync(opts *SyncOptions, rep *syncer.Report, err error, sinks []sink.Sink) error {
 	if opts.JSON {
 		opts.printed = true
-		if jerr := writeJSON(opts.IO.Out, reportJSON(rep, err)); jerr != nil && err == nil {
+		doc := reportJSON(rep, err)
+		doc.Warnings = append(doc.Warnings, opts.warnings.take()...)
+		if jerr := writeJSON(opts.IO.Out, doc); jerr != nil && err == nil {
 			return jerr
 		}
 	} else if errclass.ClassOf(err) == errclass.ReAuth {
@@ -406,6 +448,7 @@ type syncJSON struct {
 	ChangedAtSource []string                  `json:"changed_at_source"`
 	Plan            []planJSON                `json:"plan,omitempty"`
 	ListError       string                    `json:"list_error,omitempty"`
+	Warnings        []string                  `json:"warnings"`
 	LimitedUntil    *time.Time                `json:"rate_limited_until,omitempty"`
 	Left            int                       `json:"left"`
 	Error           string                    `json:"error,omitempty"`
@@ -429,7 +472,7 @@ type planJSON struct {
 }
 
 func reportJSON(rep *syncer.Report, err error) syncJSON {
-	out := syncJSON{Sinks: map[string]sinkReportJSON{}, ChangedAtSource: []string{}}
+	out := syncJSON{Sinks: map[string]sinkReportJSON{}, ChangedAtSource: []string{}, Warnings: []string{}}
 	if rep != nil {
 		out.Listed, out.New, out.Changed, out.Left = rep.Listed, rep.New, rep.Changed, rep.Left()
 		for k, v := range rep.Sinks {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/format"
+	"github.com/bandsync/bandsync/internal/progress"
 	"github.com/bandsync/bandsync/internal/source/files"
 	"github.com/bandsync/bandsync/internal/store"
 	"github.com/bandsync/bandsync/internal/syncer"
@@ -76,8 +77,10 @@ func uploadRun(ctx context.Context, f *Factory, paths []string, opts *SyncOption
 			}
 		}
 	}
-	tr, closeTr := newTracker(f.IO, f.Quiet, asJSON)
+	printer, closeTr := newPrinter(f.IO, f.Quiet, asJSON)
 	defer closeTr()
+	opts.warnings = &warnLog{next: printer}
+	tr := progress.NewTracker(opts.warnings)
 	src, closeSrc, err := f.openSource(ctx, "files", dir, tr)
 	if err != nil {
 		return err
