@@ -7,7 +7,11 @@ package source
 import (
 	"context"
 	"iter"
+	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/bandsync/bandsync/internal/errclass"
 
 	"github.com/bandsync/bandsync/internal/workout"
 )
@@ -79,4 +83,21 @@ func Yield(ctx context.Context, refs []Ref, since, until time.Time) iter.Seq2[Re
 			}
 		}
 	}
+}
+
+// ResolvePath resolves the path a person gave an offline source (--path)
+// to an absolute one without symbolic links, and says what it is. Errors
+// are usage errors naming the source kind and the path.
+func ResolvePath(kind, path string) (real string, fi os.FileInfo, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil, errclass.Usagef("%s: %v", kind, err)
+	}
+	if real, err = filepath.EvalSymlinks(abs); err == nil {
+		fi, err = os.Stat(real)
+	}
+	if err != nil {
+		return "", nil, errclass.Usagef("%s: %s: %v", kind, path, err)
+	}
+	return real, fi, nil
 }

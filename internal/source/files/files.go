@@ -114,17 +114,9 @@ type meta struct {
 // New returns a Source over the folder root. It fails when root is not a
 // readable folder.
 func New(root string, opt Options) (*Source, error) {
-	abs, err := filepath.Abs(root)
+	real, fi, err := source.ResolvePath("files: folder", root)
 	if err != nil {
-		return nil, errclass.Usagef("files: %v", err)
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return nil, errclass.Usagef("files: folder %s: %v", root, err)
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return nil, errclass.Usagef("files: folder %s: %v", root, err)
+		return nil, err
 	}
 	if !fi.IsDir() {
 		return nil, errclass.Usagef("files: %s is not a folder (give --path the folder that holds the files)", root)

@@ -115,17 +115,9 @@ type decoded struct {
 
 // New returns a Source over the export at path: a zip file, or a folder.
 func New(path string, opt Options) (*Source, error) {
-	abs, err := filepath.Abs(path)
+	real, fi, err := source.ResolvePath("zepp-export", path)
 	if err != nil {
-		return nil, errclass.Usagef("zepp-export: %v", err)
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return nil, errclass.Usagef("zepp-export: %s: %v", path, err)
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return nil, errclass.Usagef("zepp-export: %s: %v", path, err)
+		return nil, err
 	}
 	if !fi.IsDir() && !strings.EqualFold(filepath.Ext(real), ".zip") {
 		return nil, errclass.Usagef("zepp-export: %s is neither a folder nor a .zip file", path)
