@@ -157,8 +157,8 @@ func (s *Sink) listPending(ctx context.Context, pending []sink.Pending) (map[int
 		return len(found) == len(pending)
 	})
 	s.mu.Lock()
-	for _, a := range all {
-		s.known[a.ID] = a
+	for i := range all {
+		s.known.add(&all[i])
 	}
 	if err == nil {
 		s.covered = append(s.covered, sink.Window{After: after.Add(time.Second)})
@@ -278,7 +278,7 @@ func (s *Sink) apply(ctx context.Context, f fixup) error {
 		return fmt.Errorf("strava: update activity %d: %w", f.a.ID, err)
 	}
 	delete(s.fixes, f.a.ID)
-	s.known[got.ID] = got.SummaryActivity
+	s.known.add(&got.SummaryActivity)
 	return nil
 }
 

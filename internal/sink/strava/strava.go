@@ -151,7 +151,7 @@ type Sink struct {
 	clock  Clock
 
 	mu      sync.Mutex
-	known   map[int64]api.SummaryActivity // activities seen in listings
+	known   knownSet                      // activities seen in listings
 	covered []sink.Window                 // windows listed into known
 	intents map[string]intent             // key → what the activity should look like
 	posted  map[string]posted             // key → upload accepted by this process
@@ -229,7 +229,7 @@ func New(opt Options) (*Sink, error) {
 	return &Sink{
 		opt: opt, base: strings.TrimRight(base, "/") + "/api/v3", client: opt.HTTPClient,
 		pacer: opt.Pacer, budget: opt.Budget, clock: opt.Clock,
-		known: map[int64]api.SummaryActivity{}, intents: map[string]intent{},
+		known: newKnownSet(), intents: map[string]intent{},
 		posted: map[string]posted{}, unknown: map[string]bool{}, putting: map[string]bool{}, fixes: map[int64]fixup{},
 	}, nil
 }
@@ -339,47 +339,46 @@ func (s *Sink) Put(ctx context.Context, w *workout.Workout, key string) (sink.Re
 func (s *Sink) match(key string, w *workout.Workout) (sink.Result, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, a := range s.known {
-		if keyOf(a.External()) == key {
-			return sink.Result{Outcome: sink.Duplicate, ActivityID: api.FormatID(a.ID), UploadID: uploadID(a), MatchedBy: "external_id"}, true
-		}
+	if a, ok := s.known.withKey(key); ok {
+		return sink.Result{Outcome: sink.Duplicate, ActivityID: api.FormatID(a.id), UploadID: formatUploadID(a.uploadID), MatchedBy: "external_id"}, true
 	}
 	if s.opt.ZeppLink == ZeppLinkKeepBoth {
 		return sink.Result{}, false
 	}
 	want := s.intentFor(w)
-	var best *api.SummaryActivity
-	for id := range s.known {
-		a := s.known[id]
-		if sameWorkout(a, w, want.sport) && (best == nil || absDur(a.StartDate.Sub(w.Start)) < absDur(best.StartDate.Sub(w.Start))) {
+	var best *knownActivity
+	s.known.near(w.Start, func(a knownActivity) {
+		if sameWorkout(a, w, want.sport) && (best == nil || absDur(a.start.Sub(w.Start)) < absDur(best.start.Sub(w.Start))) {
 			best = &a
 		}
-	}
+	})
 	if best != nil {
-		return sink.Result{Outcome: sink.Duplicate, ActivityID: api.FormatID(best.ID), UploadID: uploadID(*best), MatchedBy: "start-time"}, true
+		return sink.Result{Outcome: sink.Duplicate, ActivityID: api.FormatID(best.id), UploadID: formatUploadID(best.uploadID), MatchedBy: "start-time"}, true
 	}
 	return sink.Result{}, false
 }
 
-func uploadID(a api.SummaryActivity) string {
-	if a.UploadID == 0 {
+func uploadID(a api.SummaryActivity) string { return formatUploadID(a.UploadID) }
+
+func formatUploadID(id int64) string {
+	if id == 0 {
 		return ""
 	}
-	return api.FormatID(a.UploadID)
+	return api.FormatID(id)
 }
 
 // sameWorkout reports whether activity a, whatever its uploader, records
 // workout w: start within ±3 min, elapsed within 10 % or 5 min, and a
 // compatible sport.
-func sameWorkout(a api.SummaryActivity, w *workout.Workout, sport api.SportType) bool {
-	if absDur(a.StartDate.Sub(w.Start)) > startTolerance {
+func sameWorkout(a knownActivity, w *workout.Workout, sport api.SportType) bool {
+	if absDur(a.start.Sub(w.Start)) > startTolerance {
 		return false
 	}
-	we, ae := w.Elapsed(), time.Duration(a.ElapsedTime)*time.Second
+	we, ae := w.Elapsed(), a.elapsed
 	if d := absDur(we - ae); d > elapsedTolerance && float64(d) > elapsedFraction*float64(max(we, ae)) {
 		return false
 	}
-	return compatibleSport(a.SportType, sport)
+	return compatibleSport(a.sport, sport)
 }
 
 // sportFamilies group sport types one band workout may show up as,
@@ -460,8 +459,8 @@ func (s *Sink) List(ctx context.Context, win sink.Window) ([]sink.Activity, erro
 		return nil, fmt.Errorf("strava: list activities: %w", err)
 	}
 	s.mu.Lock()
-	for _, a := range all {
-		s.known[a.ID] = a
+	for i := range all {
+		s.known.add(&all[i])
 	}
 	s.covered = append(s.covered, win)
 	s.mu.Unlock()
