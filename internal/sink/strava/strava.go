@@ -151,14 +151,14 @@ type Sink struct {
 	clock  Clock
 
 	mu      sync.Mutex
-	known   knownSet                      // activities seen in listings
-	covered []sink.Window                 // windows listed into known
-	intents map[string]intent             // key → what the activity should look like
-	posted  map[string]posted             // key → upload accepted by this process
-	unknown map[string]bool               // key → upload whose answer was lost
-	putting map[string]bool               // key → Put in progress
-	fixes   map[int64]fixup               // fix-ups refused by the rate limit, to retry
-	polled  time.Time                     // last GET /uploads/{id}
+	known   knownSet          // activities seen in listings
+	covered []sink.Window     // windows listed into known
+	intents map[string]intent // key → what the activity should look like
+	posted  map[string]posted // key → upload accepted by this process
+	unknown map[string]bool   // key → upload whose answer was lost
+	putting map[string]bool   // key → Put in progress
+	fixes   map[int64]fixup   // fix-ups refused by the rate limit, to retry
+	polled  time.Time         // last GET /uploads/{id}
 
 	prefetchMu sync.Mutex // one automatic listing at a time
 }
