@@ -122,8 +122,11 @@ type Options struct {
 type Archive struct {
 	opt Options
 
-	mu      sync.Mutex // serialises Put, guards cache
-	cache   map[string]cached
+	mu    sync.Mutex // serialises Put, guards cache and keys
+	cache map[string]cached
+	// keys is the last scan's files by key, kept up to date by Put, so a
+	// Put does not list the whole archive again; nil until the first scan.
+	keys    map[string][]file
 	indexed bool // cache loaded from the index file
 	dirty   bool // cache differs from the index file
 
@@ -229,11 +232,11 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	groups, err := a.scan(ctx)
+	files, err := a.filesOf(ctx, key)
 	if err != nil {
 		return sink.Result{}, err
 	}
-	if files, ok := groups[key]; ok {
+	if len(files) > 0 {
 		return sink.Result{Outcome: sink.Duplicate, ActivityID: a.primary(files).rel, MatchedBy: "key"}, nil
 	}
 
@@ -276,6 +279,10 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 		placed = append(placed, final)
 	}
 	atomicfile.SyncDir(dir)
+	nameTime, _ := time.Parse("2006-01-02T1504", base[:len("2006-01-02T1504")])
+	for _, f := range formats {
+		a.keys[key] = append(a.keys[key], file{rel: year + "/" + base + "." + string(f), format: f, sport: w.Sport.String(), nameTime: nameTime})
+	}
 	return sink.Result{Outcome: sink.Created, ActivityID: path.Join(year, base+"."+string(formats[0]))}, nil
 }
 
@@ -338,12 +345,36 @@ func diskError(op, dir string, err error) error {
 	return errclass.New(errclass.ClassOf(err), fmt.Errorf("archive: %s in %s: %w", op, dir, err))
 }
 
-// scan lists the archive's workout files by key. A missing folder is an
+// filesOf returns key's files. It scans the archive on its first call and
+// then trusts what it saw and what Put wrote since, checking only that a
+// key's files are still there: one process writes an archive at a time,
+// and a person who deletes a workout's files gets it written again.
+// Called with a.mu held.
+func (a *Archive) filesOf(ctx context.Context, key string) ([]file, error) {
+	if a.keys != nil {
+		files := a.keys[key]
+		if len(files) == 0 {
+			return nil, nil
+		}
+		if _, err := os.Lstat(filepath.Join(a.opt.Dir, filepath.FromSlash(a.primary(files).rel))); err == nil {
+			return files, nil
+		}
+	}
+	groups, err := a.scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return groups[key], nil
+}
+
+// scan lists the archive's workout files by key and remembers them in
+// a.keys. Called with a.mu held. A missing folder is an
 // empty archive.
 func (a *Archive) scan(ctx context.Context) (map[string][]file, error) {
 	groups := map[string][]file{}
 	years, err := os.ReadDir(a.opt.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
+		a.keys = groups
 		return groups, nil
 	}
 	if err != nil {
@@ -376,6 +407,7 @@ func (a *Archive) scan(ctx context.Context) (map[string][]file, error) {
 			groups[m[3]] = append(groups[m[3]], file{rel: y.Name() + "/" + e.Name(), format: f, sport: m[2], nameTime: t})
 		}
 	}
+	a.keys = groups
 	return groups, nil
 }
 

@@ -421,3 +421,29 @@ func TestIndex(t *testing.T) {
 		t.Errorf("broken index: distance %.0f", d)
 	}
 }
+
+// Put remembers the archive between calls; files deleted behind its back
+// are noticed, and files another Archive wrote are seen on its first Put.
+func TestPutNoticesDeletedAndForeignFiles(t *testing.T) {
+	a := newArchive(t)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "42")
+	first, err := a.Put(t.Context(), w, "zepp-42")
+	if err != nil || first.Outcome != sink.Created {
+		t.Fatalf("Put = %+v, %v", first, err)
+	}
+	if err := os.Remove(filepath.Join(a.Dir(), filepath.FromSlash(first.ActivityID))); err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.Put(t.Context(), w, "zepp-42")
+	if err != nil || again.Outcome != sink.Created {
+		t.Fatalf("Put after deleting its file = %+v, %v; want created again", again, err)
+	}
+	other, err := New(Options{Dir: a.Dir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := other.Put(t.Context(), w, "zepp-42")
+	if err != nil || res.Outcome != sink.Duplicate || res.ActivityID != again.ActivityID {
+		t.Fatalf("second archive's Put = %+v, %v; want duplicate of %s", res, err, again.ActivityID)
+	}
+}
