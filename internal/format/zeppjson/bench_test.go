@@ -24,3 +24,31 @@ func BenchmarkDecodeZeppDetail(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodeZeppDetail encodes the decoded 53-minute run fixture
+// (summary and detail), as the Zepp cloud emulator does for each workout.
+func BenchmarkEncodeZeppDetail(b *testing.B) {
+	summary, err := os.ReadFile("testdata/run_1698569116_summary.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	detail, err := os.ReadFile("testdata/run_1698569116_detail.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := Decode(summary, detail)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum, det, err := Encode(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(sum) + len(det)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Encode(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
