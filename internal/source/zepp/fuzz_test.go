@@ -1,9 +1,11 @@
 package zepp
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"testing"
+	"unicode/utf8"
 
 	emu "github.com/bandsync/bandsync/internal/emulator/zepp"
 	"github.com/bandsync/bandsync/internal/errclass"
@@ -59,12 +61,54 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			return
 		}
 		data, err := decodeEnvelope("GET x", status, nil, body)
+		var env api.Envelope
+		valid := json.Unmarshal(body, &env) == nil
+		switch {
+		case err == nil && status != 200:
+			t.Fatalf("accepted status %d", status)
+		case err == nil && valid && (env.Code != api.CodeSuccess || !bytes.Equal(data, env.Data)):
+			t.Fatalf("accepted %q as data %q", body, data)
+		case err != nil && valid && status == 200 && env.Code == api.CodeSuccess:
+			t.Fatalf("refused a success envelope: %v", err)
+		}
 		if err == nil {
-			var env api.Envelope
-			if status != 200 || json.Unmarshal(body, &env) != nil || env.Code != api.CodeSuccess {
-				t.Fatalf("accepted %d %q", status, body)
-			}
 			_ = detailKind(data)
+		}
+	})
+}
+
+// FuzzMembers checks the envelope's fast scanner against encoding/json: a
+// valid object yields exactly its members.
+func FuzzMembers(f *testing.F) {
+	for _, fx := range emu.Fixtures() {
+		f.Add([]byte(fx.Detail))
+		f.Add([]byte(fx.Summary))
+	}
+	f.Add([]byte(`{"a":"x\\"  ,"b" : [1,{"c":"]}"}] , "d":-1.5e3,"e":null}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"a":[}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := map[string]string{}
+		plain := true // no key needs unescaping
+		complete := members(b, func(key, val []byte) bool {
+			got[string(key)] = string(val)
+			plain = plain && !bytes.ContainsRune(key, '\\') && utf8.Valid(key)
+			return true
+		})
+		var want map[string]json.RawMessage
+		if json.Unmarshal(b, &want) != nil || want == nil {
+			return
+		}
+		if !complete {
+			t.Fatalf("members refused a valid object %q", b)
+		}
+		if !plain {
+			return // keys are compared as written
+		}
+		for k, v := range want {
+			if got[k] != string(v) {
+				t.Fatalf("member %q = %q, want %q", k, got[k], v)
+			}
 		}
 	})
 }

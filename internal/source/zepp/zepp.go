@@ -20,10 +20,12 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bandsync/bandsync/internal/errclass"
@@ -99,6 +101,12 @@ func (o *Options) setDefaults() error {
 type Source struct {
 	s     *session
 	cache *summaryCache
+	// reach is how far above a workout's trackid lookup starts its history
+	// page, in seconds (see lookup); 0 until a page has been seen.
+	reach atomic.Int64
+	// pageLen is how many summaries a history page holds: the longest page
+	// seen that has a next one, else Zepp's documented 200 (§2.2).
+	pageLen atomic.Int64
 }
 
 var _ source.Source = (*Source)(nil)
@@ -198,6 +206,22 @@ type page struct {
 	summaries []zeppjson.Summary
 }
 
+func (p *page) oldest() int64 {
+	t := p.summaries[0].TrackID
+	for _, s := range p.summaries {
+		t = min(t, s.TrackID)
+	}
+	return t
+}
+
+func (p *page) newest() int64 {
+	t := p.summaries[0].TrackID
+	for _, s := range p.summaries {
+		t = max(t, s.TrackID)
+	}
+	return t
+}
+
 // history fetches one history page; cursor 0 asks for the newest.
 func (src *Source) history(ctx context.Context, cursor int64) (*page, error) {
 	var q map[string]string
@@ -215,6 +239,9 @@ func (src *Source) history(ctx context.Context, cursor int64) (*page, error) {
 			return errclass.Fatal(fmt.Errorf("read the Zepp history page: %w", err))
 		}
 		p.next, p.summaries = next, sums
+		if n := int64(len(sums)); next > 0 && n > src.pageLen.Load() {
+			src.pageLen.Store(n) // a page with a next one is full; racing stores differ little
+		}
 		return nil
 	})
 	if err != nil {
@@ -420,17 +447,57 @@ func hasNoteAbout(notes []string, code string) bool {
 	return false
 }
 
-// lookup finds a workout's raw summary in the history page that starts
-// just above its trackid, caching the whole page (Fetch after a long List
-// finds its neighbours there). A workout missing from that page is gone:
-// the error matches errclass.ErrNotFound.
+// lookup finds a workout's raw summary in a history page and caches the
+// whole page. A workout missing from the page that reaches down to it is
+// gone: the error matches errclass.ErrNotFound.
 //
-// Jumping to trackid+1 assumes the cursor means "workouts at or before this
-// trackid", which is how next behaves in every client cited (§2.3) [I].
+// The syncer fetches oldest first, and history pages run from a cursor
+// down. A page starting just above the workout would hold it and older
+// ones, already fetched, so every Fetch would cost a page. So the page
+// starts reach seconds above the workout: the last page's seconds per
+// workout times most of a page. It then holds the workout and mostly the
+// ones that come next. When that overshoots (the page ends above the
+// workout, which is denser there than the last page), lookup asks again
+// from just above the workout.
+//
+// The cursor is taken as "workouts at or before this trackid", which is how
+// next behaves in every client cited (§2.3) [I].
 func (src *Source) lookup(ctx context.Context, trackID int64, id string) ([]byte, error) {
-	p, err := src.history(ctx, trackID+1)
+	reach := src.reach.Load()
+	p, found, err := src.lookupFrom(ctx, trackID+max(reach, 1), id)
+	if err == nil && found == nil && reach > 1 && len(p.summaries) > 0 && p.oldest() > trackID {
+		p, found, err = src.lookupFrom(ctx, trackID+1, id)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if n := int64(len(p.summaries)); n > 1 {
+		perWorkout := (p.newest() - p.oldest()) / (n - 1)
+		src.reach.Store(max(perWorkout*src.pageLength()*4/5, 1))
+	}
+	if found == nil {
+		return nil, errclass.Missing(errors.New("the workout is no longer in the Zepp history"))
+	}
+	return found, nil
+}
+
+// pageLength is the number of summaries a history page is taken to hold.
+func (src *Source) pageLength() int64 {
+	if n := src.pageLen.Load(); n > 0 {
+		return n
+	}
+	return defaultPageLen
+}
+
+// defaultPageLen is the history page length Zepp's clients see (§2.2).
+const defaultPageLen = 200
+
+// lookupFrom fetches the history page at cursor, caches its summaries and
+// returns the one of workout id, if there.
+func (src *Source) lookupFrom(ctx context.Context, cursor int64, id string) (*page, []byte, error) {
+	p, err := src.history(ctx, cursor)
+	if err != nil {
+		return nil, nil, err
 	}
 	var found []byte
 	for i := range p.summaries {
@@ -441,10 +508,7 @@ func (src *Source) lookup(ctx context.Context, trackID int64, id string) ([]byte
 			found = bytes.Clone(s.Raw)
 		}
 	}
-	if found == nil {
-		return nil, errclass.Missing(errors.New("the workout is no longer in the Zepp history"))
-	}
-	return found, nil
+	return p, found, nil
 }
 
 type detailKindT uint8
@@ -462,19 +526,21 @@ var streamKeys = []string{"time", "longitude_latitude", "heart_rate", "gait", "s
 // detailKind tells a usable detail from an encrypted one (a cipher_data
 // field, §3.1) and from the ~30-byte answer to a wrong source.
 func detailKind(detail []byte) detailKindT {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(detail, &m) != nil {
+	kind := detailEmpty
+	complete := members(detail, func(key, _ []byte) bool {
+		if string(key) == "cipher_data" {
+			kind = detailEncrypted
+			return false
+		}
+		if slices.Contains(streamKeys, string(key)) {
+			kind = detailOK
+		}
+		return true
+	})
+	if !complete {
 		return detailEmpty
 	}
-	if _, ok := m["cipher_data"]; ok {
-		return detailEncrypted
-	}
-	for _, k := range streamKeys {
-		if _, ok := m[k]; ok {
-			return detailOK
-		}
-	}
-	return detailEmpty
+	return kind
 }
 
 // summaryCacheSize bounds the raw summaries kept between List and Fetch:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -746,5 +747,42 @@ func TestForbiddenSaysRegion(t *testing.T) {
 	}
 	if h := errclass.HintOf(err); !strings.Contains(h, "region") {
 		t.Fatalf("hint %q does not mention the region", h)
+	}
+}
+
+// A fresh process fetching a long history oldest first (a resumed
+// backfill: the listing is in the ledger, not in the cache) costs a
+// history page per page of workouts, not one per workout; a workout
+// deleted in the middle is still reported missing.
+func TestFetchOldestFirstPagesForward(t *testing.T) {
+	e := newEnv(t, emu.Options{})
+	const n = 1000
+	if err := e.srv.AddGenerated(testEmail, n, 7); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t)
+	refs := listAll(t, e.source(t))
+	slices.SortFunc(refs, func(a, b source.Ref) int { return a.Start.Compare(b.Start) })
+	gone := refs[n/2]
+	if err := e.srv.Delete(testEmail, gone.Start.Unix(), strings.SplitN(gone.ID, ":", 2)[1]); err != nil {
+		t.Fatal(err)
+	}
+	s := e.source(t) // empty summary cache
+	e.srv.ResetRequests()
+	for i, r := range refs {
+		_, err := s.Fetch(context.Background(), r)
+		if i == n/2 {
+			if !errors.Is(err, errclass.ErrNotFound) {
+				t.Fatalf("Fetch of the deleted workout: %v, want ErrNotFound", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Fetch %d: %v", i, err)
+		}
+	}
+	// A page holds 200; lookup aims at about 4/5 of a page ahead.
+	if got := e.srv.Requests(api.PathHistory); got > n/100 {
+		t.Errorf("%d history requests to fetch %d workouts oldest first, want at most %d", got, n, n/100)
 	}
 }
