@@ -1,21 +1,19 @@
 package fit
 
 import (
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"time"
-	"unicode/utf8"
 
-	"github.com/muktihari/fit/encoder"
-	"github.com/muktihari/fit/profile/factory"
-	"github.com/muktihari/fit/profile/mesgdef"
 	"github.com/muktihari/fit/profile/typedef"
 	"github.com/muktihari/fit/profile/untyped/fieldnum"
 	"github.com/muktihari/fit/profile/untyped/mesgnum"
-	"github.com/muktihari/fit/proto"
 
 	"github.com/bandsync/bandsync/internal/workout"
 )
@@ -40,12 +38,14 @@ type EncodeOptions struct {
 // Running and walking cadence is written in FIT's strides per minute (half
 // the workout's steps per minute) with fractional_cadence for the half step.
 // FIT timestamps are whole seconds: sub-second sample times are truncated.
-// Encode writes nothing to w when it fails.
+// Encode writes nothing to w when it fails, and calls w.Write once.
 func Encode(w io.Writer, wo *workout.Workout, opt EncodeOptions) error {
 	if wo == nil {
 		return errors.New("fit: encode: no workout")
 	}
-	b, err := encodeBytes(wo, opt)
+	fw := writerPool.Get().(*fileWriter)
+	defer fw.release()
+	b, err := fw.encode(wo, opt)
 	if err != nil {
 		return err
 	}
@@ -53,91 +53,6 @@ func Encode(w io.Writer, wo *workout.Workout, opt EncodeOptions) error {
 		return fmt.Errorf("fit: write: %w", err)
 	}
 	return nil
-}
-
-// encodeBytes builds the whole file in memory. The library's encoder then
-// needs a single pass: it patches the header through WriteAt instead of
-// encoding everything twice to learn the data size first.
-func encodeBytes(wo *workout.Workout, opt EncodeOptions) ([]byte, error) {
-	msgs, err := buildMessages(wo, opt)
-	if err != nil {
-		return nil, err
-	}
-	out := &memFile{b: make([]byte, 0, 64+len(msgs)*48)}
-	enc := encoder.New(out,
-		// 16 local message slots: records, events and laps interleave
-		// without rewriting their definitions every time.
-		encoder.WithHeaderOption(encoder.HeaderOptionNormal, 15),
-		encoder.WithWriteBufferSize(0), // memFile is memory already
-		encoder.WithMessageValidator(typeValidator{}),
-	)
-	f := proto.FIT{Messages: msgs}
-	if err := enc.Encode(&f); err != nil {
-		return nil, fmt.Errorf("fit: encode: %w", err)
-	}
-	return out.b, nil
-}
-
-// typeValidator checks that every value has its field's base type and that
-// strings are UTF-8: what keeps the file well-formed. It replaces the
-// library's default validator, which also converts float values to scaled
-// integers and drops component-expanded fields; Encode sets neither, so
-// that work (a third of the encoder's time) is skipped.
-type typeValidator struct{}
-
-func (typeValidator) Reset() {}
-
-func (typeValidator) Validate(m *proto.Message) error {
-	if len(m.Fields) == 0 {
-		return errors.New("message has no fields")
-	}
-	for i := range m.Fields {
-		f := &m.Fields[i]
-		if !f.Value.Align(f.BaseType) {
-			return fmt.Errorf("field %s: value of type %v is not %v", f.Name, f.Value.Type(), f.BaseType)
-		}
-		if f.Value.Type() == proto.TypeString && !utf8.ValidString(f.Value.String()) {
-			return fmt.Errorf("field %s: invalid UTF-8", f.Name)
-		}
-		if f.Value.Size() > 255 {
-			return fmt.Errorf("field %s: value of %d bytes is too long for FIT", f.Name, f.Value.Size())
-		}
-	}
-	return nil
-}
-
-// memFile is an in-memory io.Writer and io.WriterAt.
-type memFile struct{ b []byte }
-
-func (m *memFile) Write(p []byte) (int, error) { m.b = append(m.b, p...); return len(p), nil }
-
-func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
-	if off < 0 || off+int64(len(p)) > int64(len(m.b)) {
-		return 0, errors.New("fit: write outside the buffer")
-	}
-	return copy(m.b[off:], p), nil
-}
-
-// Record fields, looked up once. Records are most of a file, so they are
-// built as raw proto messages sharing one backing array instead of through
-// mesgdef.Record, whose ToMesg allocates room for 84 fields per record.
-var (
-	fTimestamp = recordField(fieldnum.RecordTimestamp)
-	fLat       = recordField(fieldnum.RecordPositionLat)
-	fLon       = recordField(fieldnum.RecordPositionLong)
-	fAltitude  = recordField(fieldnum.RecordAltitude)
-	fEnhAlt    = recordField(fieldnum.RecordEnhancedAltitude)
-	fHeartRate = recordField(fieldnum.RecordHeartRate)
-	fCadence   = recordField(fieldnum.RecordCadence)
-	fFracCad   = recordField(fieldnum.RecordFractionalCadence)
-	fDistance  = recordField(fieldnum.RecordDistance)
-	fSpeed     = recordField(fieldnum.RecordSpeed)
-	fEnhSpeed  = recordField(fieldnum.RecordEnhancedSpeed)
-	fPower     = recordField(fieldnum.RecordPower)
-)
-
-func recordField(num byte) *proto.FieldBase {
-	return factory.CreateField(mesgnum.Record, num).FieldBase
 }
 
 // Ranks order messages that share a timestamp: the timer restarts before
@@ -151,14 +66,27 @@ const (
 	rankLap
 )
 
-type timed struct {
+// timedMesg is a message other than a record, placed among the records by
+// its timestamp t and rank.
+type timedMesg struct {
 	t    uint32
 	rank int
-	msg  proto.Message
+	kind mesgKind
+	i    int       // lap or length index
+	at   time.Time // timer events: when
 }
 
-// buildMessages turns a workout into FIT messages in file order.
-func buildMessages(wo *workout.Workout, opt EncodeOptions) ([]proto.Message, error) {
+type mesgKind uint8
+
+const (
+	kindTimerStart mesgKind = iota
+	kindTimerStop
+	kindLength
+	kindLap
+)
+
+// encode builds the whole file in w's buffer and returns it.
+func (w *fileWriter) encode(wo *workout.Workout, opt EncodeOptions) ([]byte, error) {
 	if _, ok := fitTime(wo.Start); !ok {
 		return nil, fmt.Errorf("fit: encode: start time %v cannot be written as a FIT date", wo.Start)
 	}
@@ -181,70 +109,669 @@ func buildMessages(wo *workout.Workout, opt EncodeOptions) ([]proto.Message, err
 	onFoot := wo.Sport.OnFoot()
 	pauses := clipPauses(wo.Pauses, wo.Start, end)
 
-	var other []timed // everything between the first timer start and the last stop, sorted below
+	// Everything between the first timer start and the last stop but the
+	// records, sorted below.
+	other := w.other[:0]
 
 	// Timer events: stop_all at each pause, start when it ends.
 	running := true
 	for _, p := range pauses {
 		t, _ := fitTime(p.Start)
-		other = append(other, timed{t, rankStop, timerEvent(p.Start, typedef.EventTypeStopAll)})
+		other = append(other, timedMesg{t: t, rank: rankStop, kind: kindTimerStop, at: p.Start})
 		running = false
 		if p.End.Before(end) {
 			t, _ = fitTime(p.End)
-			other = append(other, timed{t, rankStart, timerEvent(p.End, typedef.EventTypeStart)})
+			other = append(other, timedMesg{t: t, rank: rankStart, kind: kindTimerStart, at: p.End})
 			running = true
 		}
 	}
-
-	lengthMsgs, lengthIdx := lengthMessages(wo)
-	other = append(other, lengthMsgs...)
+	var lengthIdx []lengthRef
+	if len(wo.Lengths) > 0 {
+		lengthIdx = make([]lengthRef, len(wo.Lengths))
+		for i, l := range wo.Lengths {
+			t, _ := fitTime(l.Start.Add(l.Elapsed))
+			other = append(other, timedMesg{t: t, rank: rankLength, kind: kindLength, i: i})
+			lengthIdx[i] = lengthRef{l.Start, l.Idle}
+		}
+	}
 	laps := lapsFor(wo, elapsed)
 	for i, l := range laps {
-		m := lapMessage(wo, l, i, lengthIdx, i == len(laps)-1)
 		t, _ := fitTime(l.End())
-		other = append(other, timed{t, rankLap, m})
+		other = append(other, timedMesg{t: t, rank: rankLap, kind: kindLap, i: i})
 	}
-	sort.SliceStable(other, func(i, j int) bool {
-		if other[i].t != other[j].t {
-			return other[i].t < other[j].t
+	slices.SortStableFunc(other, func(a, b timedMesg) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
 		}
-		return other[i].rank < other[j].rank
+		return cmp.Compare(a.rank, b.rank)
 	})
+	w.other = other
 
+	writeOther := func(m *timedMesg) {
+		switch m.kind {
+		case kindTimerStart:
+			w.timerEvent(m.at, typedef.EventTypeStart)
+		case kindTimerStop:
+			w.timerEvent(m.at, typedef.EventTypeStopAll)
+		case kindLength:
+			w.length(wo.Lengths[m.i], m.i)
+		case kindLap:
+			w.lap(wo, laps[m.i], m.i, lengthIdx, m.i == len(laps)-1)
+		}
+	}
+
+	w.start(1024 + maxRecordSize*len(wo.Samples) + 32*len(other) + 96*len(laps))
 	id := encodeDevice(wo.Device, opt.LegacyZeppIdentity)
-	msgs := make([]proto.Message, 0, 5+len(wo.Samples)+len(other))
-	msgs = append(msgs, fileIDMessage(wo.Start, id), deviceInfoMessage(wo.Start, id),
-		timerEvent(wo.Start, typedef.EventTypeStart))
+	w.fileID(wo.Start, id)
+	w.deviceInfo(wo.Start, id)
+	w.timerEvent(wo.Start, typedef.EventTypeStart)
 
 	// Records, merged with the sorted timed messages.
-	recs, err := recordMessages(wo.Samples, onFoot, fractionalNeeded(wo.Samples, onFoot))
-	if err != nil {
-		return nil, err
-	}
+	withFrac := fractionalNeeded(wo.Samples, onFoot)
 	j := 0
-	for i := range recs {
-		t := recs[i].Fields[0].Value.Uint32()
+	for i := range wo.Samples {
+		s := &wo.Samples[i]
+		t, ok := fitTime(s.Time)
+		if !ok {
+			return nil, fmt.Errorf("fit: encode: sample %d: time %v cannot be written as a FIT date", i, s.Time)
+		}
 		for j < len(other) && (other[j].t < t || other[j].t == t && other[j].rank < rankRecord) {
-			msgs = append(msgs, other[j].msg)
+			writeOther(&other[j])
 			j++
 		}
-		msgs = append(msgs, recs[i])
+		w.record(s, t, onFoot, withFrac)
 	}
 	for ; j < len(other); j++ {
 		if other[j].rank == rankLap && other[j].t >= endT && running {
 			// The last lap closes after the timer stops at the end.
-			msgs = append(msgs, timerEvent(end, typedef.EventTypeStopAll))
+			w.timerEvent(end, typedef.EventTypeStopAll)
 			running = false
 		}
-		msgs = append(msgs, other[j].msg)
+		writeOther(&other[j])
 	}
 	if running {
-		msgs = append(msgs, timerEvent(end, typedef.EventTypeStopAll))
+		w.timerEvent(end, typedef.EventTypeStopAll)
 	}
 
 	moving := wo.Moving()
-	msgs = append(msgs, sessionMessage(wo, elapsed, moving, len(laps), lengthIdx), activityMessage(wo, endT, moving))
-	return msgs, nil
+	w.session(wo, elapsed, moving, len(laps), lengthIdx)
+	w.activity(wo, endT, moving)
+	return w.finish()
+}
+
+// Fields of the messages Encode writes, with their base types from the FIT
+// profile.
+var (
+	fileIDType         = profileField(mesgnum.FileId, fieldnum.FileIdType)
+	fileIDManufacturer = profileField(mesgnum.FileId, fieldnum.FileIdManufacturer)
+	fileIDProduct      = profileField(mesgnum.FileId, fieldnum.FileIdProduct)
+	fileIDSerial       = profileField(mesgnum.FileId, fieldnum.FileIdSerialNumber)
+	fileIDTimeCreated  = profileField(mesgnum.FileId, fieldnum.FileIdTimeCreated)
+	fileIDProductName  = profileField(mesgnum.FileId, fieldnum.FileIdProductName)
+
+	devTimestamp    = profileField(mesgnum.DeviceInfo, fieldnum.DeviceInfoTimestamp)
+	devIndex        = profileField(mesgnum.DeviceInfo, fieldnum.DeviceInfoDeviceIndex)
+	devManufacturer = profileField(mesgnum.DeviceInfo, fieldnum.DeviceInfoManufacturer)
+	devSerial       = profileField(mesgnum.DeviceInfo, fieldnum.DeviceInfoSerialNumber)
+	devProduct      = profileField(mesgnum.DeviceInfo, fieldnum.DeviceInfoProduct)
+	devSoftware     = profileField(mesgnum.DeviceInfo, fieldnum.DeviceInfoSoftwareVersion)
+	devProductName  = profileField(mesgnum.DeviceInfo, fieldnum.DeviceInfoProductName)
+
+	evTimestamp = profileField(mesgnum.Event, fieldnum.EventTimestamp)
+	evEvent     = profileField(mesgnum.Event, fieldnum.EventEvent)
+	evType      = profileField(mesgnum.Event, fieldnum.EventEventType)
+	evData      = profileField(mesgnum.Event, fieldnum.EventData)
+	evGroup     = profileField(mesgnum.Event, fieldnum.EventEventGroup)
+
+	recTimestamp = profileField(mesgnum.Record, fieldnum.RecordTimestamp)
+	recLat       = profileField(mesgnum.Record, fieldnum.RecordPositionLat)
+	recLon       = profileField(mesgnum.Record, fieldnum.RecordPositionLong)
+	recAltitude  = profileField(mesgnum.Record, fieldnum.RecordAltitude)
+	recEnhAlt    = profileField(mesgnum.Record, fieldnum.RecordEnhancedAltitude)
+	recHeartRate = profileField(mesgnum.Record, fieldnum.RecordHeartRate)
+	recCadence   = profileField(mesgnum.Record, fieldnum.RecordCadence)
+	recFracCad   = profileField(mesgnum.Record, fieldnum.RecordFractionalCadence)
+	recDistance  = profileField(mesgnum.Record, fieldnum.RecordDistance)
+	recSpeed     = profileField(mesgnum.Record, fieldnum.RecordSpeed)
+	recEnhSpeed  = profileField(mesgnum.Record, fieldnum.RecordEnhancedSpeed)
+	recPower     = profileField(mesgnum.Record, fieldnum.RecordPower)
+
+	lapIndex            = profileField(mesgnum.Lap, fieldnum.LapMessageIndex)
+	lapTimestamp        = profileField(mesgnum.Lap, fieldnum.LapTimestamp)
+	lapEvent            = profileField(mesgnum.Lap, fieldnum.LapEvent)
+	lapEventType        = profileField(mesgnum.Lap, fieldnum.LapEventType)
+	lapStartTime        = profileField(mesgnum.Lap, fieldnum.LapStartTime)
+	lapElapsed          = profileField(mesgnum.Lap, fieldnum.LapTotalElapsedTime)
+	lapTimer            = profileField(mesgnum.Lap, fieldnum.LapTotalTimerTime)
+	lapDistance         = profileField(mesgnum.Lap, fieldnum.LapTotalDistance)
+	lapCalories         = profileField(mesgnum.Lap, fieldnum.LapTotalCalories)
+	lapAvgHR            = profileField(mesgnum.Lap, fieldnum.LapAvgHeartRate)
+	lapMaxHR            = profileField(mesgnum.Lap, fieldnum.LapMaxHeartRate)
+	lapTrigger          = profileField(mesgnum.Lap, fieldnum.LapLapTrigger)
+	lapSport            = profileField(mesgnum.Lap, fieldnum.LapSport)
+	lapNumLengths       = profileField(mesgnum.Lap, fieldnum.LapNumLengths)
+	lapFirstLengthIndex = profileField(mesgnum.Lap, fieldnum.LapFirstLengthIndex)
+	lapNumActiveLengths = profileField(mesgnum.Lap, fieldnum.LapNumActiveLengths)
+
+	lenIndex      = profileField(mesgnum.Length, fieldnum.LengthMessageIndex)
+	lenTimestamp  = profileField(mesgnum.Length, fieldnum.LengthTimestamp)
+	lenEvent      = profileField(mesgnum.Length, fieldnum.LengthEvent)
+	lenEventType  = profileField(mesgnum.Length, fieldnum.LengthEventType)
+	lenStartTime  = profileField(mesgnum.Length, fieldnum.LengthStartTime)
+	lenElapsed    = profileField(mesgnum.Length, fieldnum.LengthTotalElapsedTime)
+	lenTimer      = profileField(mesgnum.Length, fieldnum.LengthTotalTimerTime)
+	lenStrokes    = profileField(mesgnum.Length, fieldnum.LengthTotalStrokes)
+	lenSwimStroke = profileField(mesgnum.Length, fieldnum.LengthSwimStroke)
+	lenCadence    = profileField(mesgnum.Length, fieldnum.LengthAvgSwimmingCadence)
+	lenType       = profileField(mesgnum.Length, fieldnum.LengthLengthType)
+
+	sesIndex            = profileField(mesgnum.Session, fieldnum.SessionMessageIndex)
+	sesTimestamp        = profileField(mesgnum.Session, fieldnum.SessionTimestamp)
+	sesEvent            = profileField(mesgnum.Session, fieldnum.SessionEvent)
+	sesEventType        = profileField(mesgnum.Session, fieldnum.SessionEventType)
+	sesStartTime        = profileField(mesgnum.Session, fieldnum.SessionStartTime)
+	sesSport            = profileField(mesgnum.Session, fieldnum.SessionSport)
+	sesSubSport         = profileField(mesgnum.Session, fieldnum.SessionSubSport)
+	sesElapsed          = profileField(mesgnum.Session, fieldnum.SessionTotalElapsedTime)
+	sesTimer            = profileField(mesgnum.Session, fieldnum.SessionTotalTimerTime)
+	sesDistance         = profileField(mesgnum.Session, fieldnum.SessionTotalDistance)
+	sesCycles           = profileField(mesgnum.Session, fieldnum.SessionTotalCycles)
+	sesCalories         = profileField(mesgnum.Session, fieldnum.SessionTotalCalories)
+	sesAvgSpeed         = profileField(mesgnum.Session, fieldnum.SessionAvgSpeed)
+	sesMaxSpeed         = profileField(mesgnum.Session, fieldnum.SessionMaxSpeed)
+	sesAvgHR            = profileField(mesgnum.Session, fieldnum.SessionAvgHeartRate)
+	sesMaxHR            = profileField(mesgnum.Session, fieldnum.SessionMaxHeartRate)
+	sesAvgCadence       = profileField(mesgnum.Session, fieldnum.SessionAvgCadence)
+	sesMaxCadence       = profileField(mesgnum.Session, fieldnum.SessionMaxCadence)
+	sesAscent           = profileField(mesgnum.Session, fieldnum.SessionTotalAscent)
+	sesDescent          = profileField(mesgnum.Session, fieldnum.SessionTotalDescent)
+	sesTrainingEffect   = profileField(mesgnum.Session, fieldnum.SessionTotalTrainingEffect)
+	sesFirstLapIndex    = profileField(mesgnum.Session, fieldnum.SessionFirstLapIndex)
+	sesNumLaps          = profileField(mesgnum.Session, fieldnum.SessionNumLaps)
+	sesTrigger          = profileField(mesgnum.Session, fieldnum.SessionTrigger)
+	sesNumLengths       = profileField(mesgnum.Session, fieldnum.SessionNumLengths)
+	sesSwimStroke       = profileField(mesgnum.Session, fieldnum.SessionSwimStroke)
+	sesPoolLength       = profileField(mesgnum.Session, fieldnum.SessionPoolLength)
+	sesPoolLengthUnit   = profileField(mesgnum.Session, fieldnum.SessionPoolLengthUnit)
+	sesNumActiveLengths = profileField(mesgnum.Session, fieldnum.SessionNumActiveLengths)
+	sesAvgFracCadence   = profileField(mesgnum.Session, fieldnum.SessionAvgFractionalCadence)
+	sesMaxFracCadence   = profileField(mesgnum.Session, fieldnum.SessionMaxFractionalCadence)
+	sesFracCycles       = profileField(mesgnum.Session, fieldnum.SessionTotalFractionalCycles)
+	sesEnhAvgSpeed      = profileField(mesgnum.Session, fieldnum.SessionEnhancedAvgSpeed)
+	sesEnhMaxSpeed      = profileField(mesgnum.Session, fieldnum.SessionEnhancedMaxSpeed)
+	sesFracAscent       = profileField(mesgnum.Session, fieldnum.SessionTotalFractionalAscent)
+	sesFracDescent      = profileField(mesgnum.Session, fieldnum.SessionTotalFractionalDescent)
+
+	actTimestamp      = profileField(mesgnum.Activity, fieldnum.ActivityTimestamp)
+	actTimer          = profileField(mesgnum.Activity, fieldnum.ActivityTotalTimerTime)
+	actNumSessions    = profileField(mesgnum.Activity, fieldnum.ActivityNumSessions)
+	actType           = profileField(mesgnum.Activity, fieldnum.ActivityType)
+	actEvent          = profileField(mesgnum.Activity, fieldnum.ActivityEvent)
+	actEventType      = profileField(mesgnum.Activity, fieldnum.ActivityEventType)
+	actLocalTimestamp = profileField(mesgnum.Activity, fieldnum.ActivityLocalTimestamp)
+)
+
+func (w *fileWriter) timerEvent(t time.Time, typ typedef.EventType) {
+	w.begin()
+	w.putDate(evTimestamp, t)
+	w.put(evEvent, uint32(typedef.EventTimer))
+	w.put(evType, uint32(typ))
+	w.put(evData, uint32(typedef.TimerTriggerManual)) // data is timer_trigger for timer events
+	w.put(evGroup, 0)
+	w.end(localEvent, mesgnum.Event)
+}
+
+// putIdentity adds the fields file_id and device_info share.
+func (w *fileWriter) putIdentity(manufacturer, product, serial, productName field, id identity) {
+	w.put(manufacturer, uint32(id.manufacturer))
+	if id.product != 0 {
+		w.put(product, uint32(id.product))
+	}
+	if id.serial != 0 {
+		w.put(serial, id.serial)
+	}
+	w.putString(productName, id.productName)
+}
+
+func (w *fileWriter) fileID(start time.Time, id identity) {
+	w.begin()
+	w.put(fileIDType, uint32(typedef.FileActivity))
+	w.putDate(fileIDTimeCreated, start)
+	w.putIdentity(fileIDManufacturer, fileIDProduct, fileIDSerial, fileIDProductName, id)
+	w.end(localOther, mesgnum.FileId)
+}
+
+func (w *fileWriter) deviceInfo(start time.Time, id identity) {
+	w.begin()
+	w.putDate(devTimestamp, start)
+	w.put(devIndex, uint32(typedef.DeviceIndexCreator))
+	w.putIdentity(devManufacturer, devProduct, devSerial, devProductName, id)
+	if id.software != 0xFFFF {
+		w.put(devSoftware, uint32(id.software))
+	}
+	w.end(localOther, mesgnum.DeviceInfo)
+}
+
+// recordFields is the set of fields a record holds besides its timestamp.
+type recordFields uint16
+
+const (
+	recHasPosition recordFields = 1 << iota // position_lat and position_long
+	recHasAltitude
+	recHasEnhAlt
+	recHasHeartRate
+	recHasCadence
+	recHasFracCad
+	recHasDistance
+	recHasSpeed
+	recHasEnhSpeed
+	recHasPower
+)
+
+// maxRecordSize is the most bytes a record takes: header and every field.
+const maxRecordSize = 1 + 4 + 4 + 4 + 2 + 4 + 1 + 1 + 1 + 4 + 2 + 4 + 2
+
+// record writes one record: the fields s has, in FIT units.
+func (w *fileWriter) record(s *workout.Sample, t uint32, onFoot, withFrac bool) {
+	var (
+		m             recordFields
+		lat, lon      int32
+		alt, speed    uint32
+		hr, cad, frac uint8
+		dist          uint32
+		power         uint16
+	)
+	if s.Has&workout.HasPosition != 0 {
+		m |= recHasPosition
+		lat, lon = semicircles(s.Lat), semicircles(s.Lon)
+	}
+	if s.Has&workout.HasAltitude != 0 {
+		// Strava reads the legacy altitude; enhanced_altitude is what
+		// current devices write. Both when the legacy one fits.
+		altX := math.Round((s.Altitude + 500) * 5)
+		if altX >= 0 && altX <= maxU32 { // also false for NaN
+			alt = uint32(altX)
+			m |= recHasEnhAlt
+			if altX <= maxU16 {
+				m |= recHasAltitude
+			}
+		}
+	}
+	if s.Has&workout.HasHeartRate != 0 && s.HeartRate != 0xFF {
+		m |= recHasHeartRate
+		hr = s.HeartRate
+	}
+	if s.Has&workout.HasCadence != 0 {
+		c := s.Cadence
+		if onFoot {
+			c /= 2 // steps/min to strides/min
+		}
+		if whole, f, ok := splitCadence(c); ok {
+			m |= recHasCadence
+			cad, frac = whole, f
+			if withFrac {
+				m |= recHasFracCad
+			}
+		}
+	}
+	if s.Has&workout.HasDistance != 0 {
+		if v, ok := scaled(s.Distance, 100, 0, maxU32); ok {
+			m |= recHasDistance
+			dist = v
+		}
+	}
+	if s.Has&workout.HasSpeed != 0 {
+		speedX := math.Round(s.Speed * 1000)
+		if speedX >= 0 && speedX <= maxU32 {
+			speed = uint32(speedX)
+			m |= recHasEnhSpeed
+			if speedX <= maxU16 {
+				m |= recHasSpeed
+			}
+		}
+	}
+	if s.Has&workout.HasPower != 0 && s.Power != 0xFFFF {
+		m |= recHasPower
+		power = s.Power
+	}
+
+	lt := w.lastType
+	if m != w.lastMask || lt == 0 {
+		lt = w.recordType(m)
+	}
+	b := append(w.b, lt)
+	b = binary.LittleEndian.AppendUint32(b, t)
+	if m&recHasPosition != 0 {
+		b = binary.LittleEndian.AppendUint32(b, uint32(lat))
+		b = binary.LittleEndian.AppendUint32(b, uint32(lon))
+	}
+	if m&recHasAltitude != 0 {
+		b = binary.LittleEndian.AppendUint16(b, uint16(alt))
+	}
+	if m&recHasEnhAlt != 0 {
+		b = binary.LittleEndian.AppendUint32(b, alt)
+	}
+	if m&recHasHeartRate != 0 {
+		b = append(b, hr)
+	}
+	if m&recHasCadence != 0 {
+		b = append(b, cad)
+	}
+	if m&recHasFracCad != 0 {
+		b = append(b, frac)
+	}
+	if m&recHasDistance != 0 {
+		b = binary.LittleEndian.AppendUint32(b, dist)
+	}
+	if m&recHasSpeed != 0 {
+		b = binary.LittleEndian.AppendUint16(b, uint16(speed))
+	}
+	if m&recHasEnhSpeed != 0 {
+		b = binary.LittleEndian.AppendUint32(b, speed)
+	}
+	if m&recHasPower != 0 {
+		b = binary.LittleEndian.AppendUint16(b, power)
+	}
+	w.b = b
+}
+
+// recordType returns the local message type defined as a record with
+// fields m, writing that definition into a free or the least recently used
+// record type when none holds it.
+func (w *fileWriter) recordType(m recordFields) byte {
+	w.clock++
+	lt := byte(0)
+	for i := byte(recordTypeFirst); i < 16; i++ {
+		if w.recDef[i] && w.recMask[i] == m {
+			lt = i
+			break
+		}
+	}
+	if lt == 0 {
+		lt = recordTypeFirst
+		for i := byte(recordTypeFirst); i < 16; i++ {
+			if !w.recDef[i] {
+				lt = i
+				break
+			}
+			if w.recUsed[i] < w.recUsed[lt] {
+				lt = i
+			}
+		}
+		w.recDef[lt], w.recMask[lt] = true, m
+		w.begin()
+		w.fields = append(w.fields, recTimestamp.num, recTimestamp.size, byte(recTimestamp.typ))
+		for _, rf := range recordLayout {
+			if m&rf.has != 0 {
+				w.fields = append(w.fields, rf.f.num, rf.f.size, byte(rf.f.typ))
+			}
+		}
+		w.appendDefinition(lt, mesgnum.Record)
+	}
+	w.recUsed[lt] = w.clock
+	w.lastMask, w.lastType = m, lt
+	return lt
+}
+
+// recordLayout is the order of a record's fields after its timestamp; record
+// writes them in this order.
+var recordLayout = []struct {
+	has recordFields
+	f   field
+}{
+	{recHasPosition, recLat}, {recHasPosition, recLon},
+	{recHasAltitude, recAltitude}, {recHasEnhAlt, recEnhAlt},
+	{recHasHeartRate, recHeartRate},
+	{recHasCadence, recCadence}, {recHasFracCad, recFracCad},
+	{recHasDistance, recDistance},
+	{recHasSpeed, recSpeed}, {recHasEnhSpeed, recEnhSpeed},
+	{recHasPower, recPower},
+}
+
+func (w *fileWriter) lap(wo *workout.Workout, l workout.Lap, index int, lengthIdx []lengthRef, last bool) {
+	w.begin()
+	w.put(lapIndex, uint32(uint16(index)))
+	w.putDate(lapTimestamp, l.End())
+	w.put(lapEvent, uint32(typedef.EventLap))
+	w.put(lapEventType, uint32(typedef.EventTypeStop))
+	w.putDate(lapStartTime, l.Start)
+	if v, ok := millis(l.Elapsed); ok {
+		w.put(lapElapsed, v)
+	}
+	if v, ok := millis(l.Moving); ok {
+		w.put(lapTimer, v)
+	}
+	if v, ok := scaled(l.Distance, 100, 0, maxU32); ok && l.Distance > 0 {
+		w.put(lapDistance, v)
+	}
+	if v, ok := scaled(l.Calories, 1, 0, maxU16); ok && l.Calories > 0 {
+		w.put(lapCalories, v)
+	}
+	if l.AvgHR > 0 && l.AvgHR <= maxU8 {
+		w.put(lapAvgHR, uint32(l.AvgHR))
+	}
+	if l.MaxHR > 0 && l.MaxHR <= maxU8 {
+		w.put(lapMaxHR, uint32(l.MaxHR))
+	}
+	if tr, ok := lapTriggers[l.Trigger]; ok {
+		w.put(lapTrigger, uint32(tr))
+	}
+	w.put(lapSport, uint32(sportOf(wo)))
+	if len(lengthIdx) > 0 {
+		first, n, active := -1, 0, 0
+		for i, ref := range lengthIdx {
+			// A length belongs to the lap it starts in; the last lap takes
+			// any stragglers.
+			if ref.start.Before(l.Start) && index > 0 || !last && !ref.start.Before(l.End()) {
+				continue
+			}
+			if first < 0 {
+				first = i
+			}
+			n++
+			if !ref.idle {
+				active++
+			}
+		}
+		if first >= 0 {
+			w.put(lapNumLengths, uint32(uint16(n)))
+			w.put(lapFirstLengthIndex, uint32(uint16(first)))
+			w.put(lapNumActiveLengths, uint32(uint16(active)))
+		}
+	}
+	w.end(localLap, mesgnum.Lap)
+}
+
+func (w *fileWriter) length(l workout.Length, index int) {
+	w.begin()
+	w.put(lenIndex, uint32(uint16(index)))
+	w.putDate(lenTimestamp, l.Start.Add(l.Elapsed))
+	w.put(lenEvent, uint32(typedef.EventLength))
+	w.put(lenEventType, uint32(typedef.EventTypeStop))
+	w.putDate(lenStartTime, l.Start)
+	if v, ok := millis(l.Elapsed); ok {
+		w.put(lenElapsed, v)
+		w.put(lenTimer, v)
+	}
+	if l.Strokes > 0 && l.Strokes <= maxU16 {
+		w.put(lenStrokes, uint32(l.Strokes))
+	}
+	if l.Stroke != workout.StrokeUnknown && !l.Idle {
+		w.put(lenSwimStroke, uint32(l.Stroke))
+	}
+	if l.Strokes > 0 && l.Strokes <= maxU16 {
+		if mins := l.Elapsed.Minutes(); mins > 0 {
+			if v, ok := scaled(float64(l.Strokes)/mins, 1, 0, maxU8); ok {
+				w.put(lenCadence, v)
+			}
+		}
+	}
+	if l.Idle {
+		w.put(lenType, uint32(typedef.LengthTypeIdle))
+	} else {
+		w.put(lenType, uint32(typedef.LengthTypeActive))
+	}
+	w.end(localLength, mesgnum.Length)
+}
+
+func (w *fileWriter) session(wo *workout.Workout, elapsed, moving time.Duration, numLaps int, lengths []lengthRef) {
+	sum := &wo.Summary
+	sport, sub := wo.Sport.FIT()
+	w.begin()
+	w.put(sesIndex, 0)
+	w.putDate(sesTimestamp, wo.Start.Add(elapsed))
+	w.put(sesEvent, uint32(typedef.EventSession))
+	w.put(sesEventType, uint32(typedef.EventTypeStop))
+	w.putDate(sesStartTime, wo.Start)
+	w.put(sesSport, uint32(typedef.Sport(sport)))
+	w.put(sesSubSport, uint32(typedef.SubSport(sub)))
+	if v, ok := millis(elapsed); ok {
+		w.put(sesElapsed, v)
+	}
+	if v, ok := millis(moving); ok {
+		w.put(sesTimer, v)
+	}
+	dist := wo.Distance()
+	var avgSpeed uint32
+	avgSpeedOK := false
+	if v, ok := scaled(dist, 100, 0, maxU32); ok && dist > 0 {
+		w.put(sesDistance, v)
+		if secs := moving.Seconds(); secs > 0 {
+			avgSpeed, avgSpeedOK = scaled(dist/secs, 1000, 0, maxU32)
+		}
+	}
+	onFoot := wo.Sport.OnFoot()
+	switch {
+	case onFoot && sum.Steps > 0:
+		// total_cycles is total_strides for running and walking: a stride
+		// is two steps, matching cadence in strides per minute.
+		w.put(sesCycles, uint32(sum.Steps/2))
+	case wo.Sport.Swimming() && sum.Strokes > 0:
+		w.put(sesCycles, uint32(sum.Strokes)) // total_strokes
+	}
+	if v, ok := scaled(sum.Calories, 1, 0, maxU16); ok && sum.Calories > 0 {
+		w.put(sesCalories, v)
+	}
+	if avgSpeedOK && avgSpeed <= maxU16 {
+		w.put(sesAvgSpeed, avgSpeed)
+	}
+	var maxSpeed uint32
+	maxSpeedOK := false
+	if sum.MaxSpeed > 0 {
+		maxSpeed, maxSpeedOK = scaled(sum.MaxSpeed, 1000, 0, maxU32)
+		if maxSpeedOK && maxSpeed <= maxU16 {
+			w.put(sesMaxSpeed, maxSpeed)
+		}
+	}
+	if sum.AvgHR > 0 && sum.AvgHR <= maxU8 {
+		w.put(sesAvgHR, uint32(sum.AvgHR))
+	}
+	if sum.MaxHR > 0 && sum.MaxHR <= maxU8 {
+		w.put(sesMaxHR, uint32(sum.MaxHR))
+	}
+	fitCad := func(c float64) float64 {
+		if onFoot {
+			return c / 2
+		}
+		return c
+	}
+	var avgFrac, maxFrac uint8
+	avgCadOK, maxCadOK := false, false
+	if sum.AvgCadence > 0 {
+		var whole uint8
+		if whole, avgFrac, avgCadOK = splitCadence(fitCad(sum.AvgCadence)); avgCadOK {
+			w.put(sesAvgCadence, uint32(whole))
+		}
+	}
+	if sum.MaxCadence > 0 {
+		var whole uint8
+		if whole, maxFrac, maxCadOK = splitCadence(fitCad(sum.MaxCadence)); maxCadOK {
+			w.put(sesMaxCadence, uint32(whole))
+		}
+	}
+	ascent, ascentFrac, ascentOK := splitMetres(sum.Ascent)
+	if ascentOK {
+		w.put(sesAscent, uint32(ascent))
+	}
+	descent, descentFrac, descentOK := splitMetres(sum.Descent)
+	if descentOK {
+		w.put(sesDescent, uint32(descent))
+	}
+	if sum.TrainingEffect > 0 {
+		if v, ok := scaled(sum.TrainingEffect, 10, 0, maxU8); ok {
+			w.put(sesTrainingEffect, v)
+		}
+	}
+	w.put(sesFirstLapIndex, 0)
+	w.put(sesNumLaps, uint32(min(numLaps, maxU16)))
+	w.put(sesTrigger, uint32(typedef.SessionTriggerActivityEnd))
+	if len(lengths) > 0 {
+		w.put(sesNumLengths, uint32(min(len(lengths), maxU16)))
+	}
+	if wo.Sport.Swimming() {
+		if sum.Stroke != workout.StrokeUnknown {
+			w.put(sesSwimStroke, uint32(sum.Stroke))
+		}
+		if v, ok := scaled(sum.PoolLength, 100, 0, maxU16); ok && sum.PoolLength > 0 {
+			w.put(sesPoolLength, v)
+			w.put(sesPoolLengthUnit, uint32(typedef.DisplayMeasureMetric))
+		}
+	}
+	if len(lengths) > 0 {
+		active := 0
+		for _, l := range lengths {
+			if !l.idle {
+				active++
+			}
+		}
+		w.put(sesNumActiveLengths, uint32(min(active, maxU16)))
+	}
+	if avgCadOK {
+		w.put(sesAvgFracCadence, uint32(avgFrac))
+	}
+	if maxCadOK {
+		w.put(sesMaxFracCadence, uint32(maxFrac))
+	}
+	if onFoot && sum.Steps > 0 && sum.Steps%2 == 1 {
+		w.put(sesFracCycles, 64) // half a stride, 1/128 units
+	}
+	if avgSpeedOK {
+		w.put(sesEnhAvgSpeed, avgSpeed)
+	}
+	if maxSpeedOK {
+		w.put(sesEnhMaxSpeed, maxSpeed)
+	}
+	if ascentOK && ascentFrac != 0 {
+		w.put(sesFracAscent, uint32(ascentFrac))
+	}
+	if descentOK && descentFrac != 0 {
+		w.put(sesFracDescent, uint32(descentFrac))
+	}
+	w.end(localOther, mesgnum.Session)
+}
+
+func (w *fileWriter) activity(wo *workout.Workout, endT uint32, moving time.Duration) {
+	end, _ := timeOf(endT)
+	w.begin()
+	w.putDate(actTimestamp, end)
+	if v, ok := millis(moving); ok {
+		w.put(actTimer, v)
+	}
+	w.put(actNumSessions, 1)
+	w.put(actType, uint32(typedef.ActivityManual))
+	w.put(actEvent, uint32(typedef.EventActivity))
+	w.put(actEventType, uint32(typedef.EventTypeStop))
+	if wo.Zone.Known {
+		// local_timestamp is the end in local wall-clock time, counted on
+		// FIT's epoch as if it were UTC; its difference from timestamp is
+		// the zone offset.
+		off := int64(math.Round(wo.Zone.Offset.Seconds()))
+		if l := int64(endT) + off; l >= fitTimeMin && l <= fitTimeMax {
+			local, _ := timeOf(uint32(l))
+			w.putDate(actLocalTimestamp, local)
+		}
+	}
+	w.end(localOther, mesgnum.Activity)
 }
 
 // clipPauses returns the pauses that lie inside [start, end), clipped to it.
@@ -281,152 +808,6 @@ func fractionalNeeded(samples []workout.Sample, onFoot bool) bool {
 		}
 	}
 	return false
-}
-
-// recordMessages builds one record per sample. All their fields share one
-// backing array.
-func recordMessages(samples []workout.Sample, onFoot, withFrac bool) ([]proto.Message, error) {
-	recs := make([]proto.Message, len(samples))
-	arena := make([]proto.Field, 0, recordFieldCount(samples, withFrac))
-	for i := range samples {
-		s := &samples[i]
-		t, ok := fitTime(s.Time)
-		if !ok {
-			return nil, fmt.Errorf("fit: encode: sample %d: time %v cannot be written as a FIT date", i, s.Time)
-		}
-		first := len(arena)
-		arena = append(arena, proto.Field{FieldBase: fTimestamp, Value: proto.Uint32(t)})
-		if s.Has&workout.HasPosition != 0 {
-			arena = append(arena,
-				proto.Field{FieldBase: fLat, Value: proto.Int32(semicircles(s.Lat))},
-				proto.Field{FieldBase: fLon, Value: proto.Int32(semicircles(s.Lon))})
-		}
-		if s.Has&workout.HasAltitude != 0 {
-			// Strava reads the legacy altitude; enhanced_altitude is what
-			// current devices write. Both when the legacy one fits.
-			if v, ok := scaled(s.Altitude, 5, 500, maxU16); ok {
-				arena = append(arena, proto.Field{FieldBase: fAltitude, Value: proto.Uint16(uint16(v))})
-			}
-			if v, ok := scaled(s.Altitude, 5, 500, maxU32); ok {
-				arena = append(arena, proto.Field{FieldBase: fEnhAlt, Value: proto.Uint32(v)})
-			}
-		}
-		if s.Has&workout.HasHeartRate != 0 && s.HeartRate != 0xFF {
-			arena = append(arena, proto.Field{FieldBase: fHeartRate, Value: proto.Uint8(s.HeartRate)})
-		}
-		if s.Has&workout.HasCadence != 0 {
-			c := s.Cadence
-			if onFoot {
-				c /= 2 // steps/min to strides/min
-			}
-			if whole, frac, ok := splitCadence(c); ok {
-				arena = append(arena, proto.Field{FieldBase: fCadence, Value: proto.Uint8(whole)})
-				if withFrac {
-					arena = append(arena, proto.Field{FieldBase: fFracCad, Value: proto.Uint8(frac)})
-				}
-			}
-		}
-		if s.Has&workout.HasDistance != 0 {
-			if v, ok := scaled(s.Distance, 100, 0, maxU32); ok {
-				arena = append(arena, proto.Field{FieldBase: fDistance, Value: proto.Uint32(v)})
-			}
-		}
-		if s.Has&workout.HasSpeed != 0 {
-			if v, ok := scaled(s.Speed, 1000, 0, maxU16); ok {
-				arena = append(arena, proto.Field{FieldBase: fSpeed, Value: proto.Uint16(uint16(v))})
-			}
-			if v, ok := scaled(s.Speed, 1000, 0, maxU32); ok {
-				arena = append(arena, proto.Field{FieldBase: fEnhSpeed, Value: proto.Uint32(v)})
-			}
-		}
-		if s.Has&workout.HasPower != 0 && s.Power != 0xFFFF {
-			arena = append(arena, proto.Field{FieldBase: fPower, Value: proto.Uint16(s.Power)})
-		}
-		recs[i] = proto.Message{Num: mesgnum.Record, Fields: arena[first:len(arena):len(arena)]}
-	}
-	return recs, nil
-}
-
-// recordFieldCount is an upper bound of the fields recordMessages writes,
-// so their backing array is allocated once and no larger than needed.
-func recordFieldCount(samples []workout.Sample, withFrac bool) int {
-	n := 0
-	for i := range samples {
-		h := samples[i].Has
-		n++ // timestamp
-		if h&workout.HasPosition != 0 {
-			n += 2
-		}
-		if h&workout.HasAltitude != 0 {
-			n += 2
-		}
-		if h&workout.HasHeartRate != 0 {
-			n++
-		}
-		if h&workout.HasCadence != 0 {
-			n++
-			if withFrac {
-				n++
-			}
-		}
-		if h&workout.HasDistance != 0 {
-			n++
-		}
-		if h&workout.HasSpeed != 0 {
-			n += 2
-		}
-		if h&workout.HasPower != 0 {
-			n++
-		}
-	}
-	return n
-}
-
-func timerEvent(t time.Time, typ typedef.EventType) proto.Message {
-	return mesgdef.NewEvent(nil).
-		SetTimestamp(t).
-		SetEvent(typedef.EventTimer).
-		SetEventType(typ).
-		SetData(uint32(typedef.TimerTriggerManual)). // data is timer_trigger for timer events
-		SetEventGroup(0).
-		ToMesg(nil)
-}
-
-func fileIDMessage(start time.Time, id identity) proto.Message {
-	m := mesgdef.NewFileId(nil).
-		SetType(typedef.FileActivity).
-		SetTimeCreated(start).
-		SetManufacturer(id.manufacturer)
-	if id.product != 0 {
-		m.SetProduct(id.product)
-	}
-	if id.serial != 0 {
-		m.SetSerialNumber(id.serial)
-	}
-	if id.productName != "" {
-		m.SetProductName(id.productName)
-	}
-	return m.ToMesg(nil)
-}
-
-func deviceInfoMessage(start time.Time, id identity) proto.Message {
-	m := mesgdef.NewDeviceInfo(nil).
-		SetTimestamp(start).
-		SetDeviceIndex(typedef.DeviceIndexCreator).
-		SetManufacturer(id.manufacturer)
-	if id.product != 0 {
-		m.SetProduct(id.product)
-	}
-	if id.serial != 0 {
-		m.SetSerialNumber(id.serial)
-	}
-	if id.productName != "" {
-		m.SetProductName(id.productName)
-	}
-	if id.software != 0xFFFF {
-		m.SetSoftwareVersion(id.software)
-	}
-	return m.ToMesg(nil)
 }
 
 // maxDerivedLaps bounds per-kilometre laps. A longer "distance" is a
@@ -505,58 +886,6 @@ var lapTriggers = map[workout.LapTrigger]typedef.LapTrigger{
 	workout.LapSessionEnd: typedef.LapTriggerSessionEnd,
 }
 
-func lapMessage(wo *workout.Workout, l workout.Lap, index int, lengthIdx []lengthRef, last bool) proto.Message {
-	m := mesgdef.NewLap(nil).
-		SetMessageIndex(typedef.MessageIndex(index)).
-		SetTimestamp(l.End()).
-		SetStartTime(l.Start).
-		SetEvent(typedef.EventLap).
-		SetEventType(typedef.EventTypeStop)
-	if tr, ok := lapTriggers[l.Trigger]; ok {
-		m.SetLapTrigger(tr)
-	}
-	if v, ok := millis(l.Elapsed); ok {
-		m.SetTotalElapsedTime(v)
-	}
-	if v, ok := millis(l.Moving); ok {
-		m.SetTotalTimerTime(v)
-	}
-	if v, ok := scaled(l.Distance, 100, 0, maxU32); ok && l.Distance > 0 {
-		m.SetTotalDistance(v)
-	}
-	if v, ok := scaled(l.Calories, 1, 0, maxU16); ok && l.Calories > 0 {
-		m.SetTotalCalories(uint16(v))
-	}
-	if l.AvgHR > 0 && l.AvgHR <= maxU8 {
-		m.SetAvgHeartRate(uint8(l.AvgHR))
-	}
-	if l.MaxHR > 0 && l.MaxHR <= maxU8 {
-		m.SetMaxHeartRate(uint8(l.MaxHR))
-	}
-	m.SetSport(sportOf(wo))
-	if len(lengthIdx) > 0 {
-		first, n, active := -1, 0, 0
-		for i, ref := range lengthIdx {
-			// A length belongs to the lap it starts in; the last lap takes
-			// any stragglers.
-			if ref.start.Before(l.Start) && index > 0 || !last && !ref.start.Before(l.End()) {
-				continue
-			}
-			if first < 0 {
-				first = i
-			}
-			n++
-			if !ref.idle {
-				active++
-			}
-		}
-		if first >= 0 {
-			m.SetFirstLengthIndex(uint16(first)).SetNumLengths(uint16(n)).SetNumActiveLengths(uint16(active))
-		}
-	}
-	return m.ToMesg(nil)
-}
-
 func sportOf(wo *workout.Workout) typedef.Sport {
 	s, _ := wo.Sport.FIT()
 	return typedef.Sport(s)
@@ -568,159 +897,6 @@ type lengthRef struct {
 	idle  bool
 }
 
-func lengthMessages(wo *workout.Workout) ([]timed, []lengthRef) {
-	if len(wo.Lengths) == 0 {
-		return nil, nil
-	}
-	out := make([]timed, 0, len(wo.Lengths))
-	refs := make([]lengthRef, 0, len(wo.Lengths))
-	for i, l := range wo.Lengths {
-		m := mesgdef.NewLength(nil).
-			SetMessageIndex(typedef.MessageIndex(i)).
-			SetTimestamp(l.Start.Add(l.Elapsed)).
-			SetStartTime(l.Start).
-			SetEvent(typedef.EventLength).
-			SetEventType(typedef.EventTypeStop)
-		if v, ok := millis(l.Elapsed); ok {
-			m.SetTotalElapsedTime(v).SetTotalTimerTime(v)
-		}
-		if l.Idle {
-			m.SetLengthType(typedef.LengthTypeIdle)
-		} else {
-			m.SetLengthType(typedef.LengthTypeActive)
-		}
-		if l.Strokes > 0 && l.Strokes <= maxU16 {
-			m.SetTotalStrokes(uint16(l.Strokes))
-			if mins := l.Elapsed.Minutes(); mins > 0 {
-				if v, ok := scaled(float64(l.Strokes)/mins, 1, 0, maxU8); ok {
-					m.SetAvgSwimmingCadence(uint8(v))
-				}
-			}
-		}
-		if l.Stroke != workout.StrokeUnknown && !l.Idle {
-			m.SetSwimStroke(typedef.SwimStroke(l.Stroke))
-		}
-		t, _ := fitTime(l.Start.Add(l.Elapsed))
-		out = append(out, timed{t, rankLength, m.ToMesg(nil)})
-		refs = append(refs, lengthRef{l.Start, l.Idle})
-	}
-	return out, refs
-}
-
-func sessionMessage(wo *workout.Workout, elapsed, moving time.Duration, numLaps int, lengths []lengthRef) proto.Message {
-	sum := &wo.Summary
-	sport, sub := wo.Sport.FIT()
-	m := mesgdef.NewSession(nil).
-		SetMessageIndex(0).
-		SetTimestamp(wo.Start.Add(elapsed)).
-		SetStartTime(wo.Start).
-		SetEvent(typedef.EventSession).
-		SetEventType(typedef.EventTypeStop).
-		SetTrigger(typedef.SessionTriggerActivityEnd).
-		SetSport(typedef.Sport(sport)).
-		SetSubSport(typedef.SubSport(sub)).
-		SetFirstLapIndex(0).
-		SetNumLaps(uint16(min(numLaps, maxU16)))
-	if v, ok := millis(elapsed); ok {
-		m.SetTotalElapsedTime(v)
-	}
-	if v, ok := millis(moving); ok {
-		m.SetTotalTimerTime(v)
-	}
-	dist := wo.Distance()
-	if v, ok := scaled(dist, 100, 0, maxU32); ok && dist > 0 {
-		m.SetTotalDistance(v)
-		if secs := moving.Seconds(); secs > 0 {
-			if v, ok := scaled(dist/secs, 1000, 0, maxU32); ok {
-				m.SetEnhancedAvgSpeed(v)
-			}
-			if v, ok := scaled(dist/secs, 1000, 0, maxU16); ok {
-				m.SetAvgSpeed(uint16(v))
-			}
-		}
-	}
-	if sum.MaxSpeed > 0 {
-		if v, ok := scaled(sum.MaxSpeed, 1000, 0, maxU32); ok {
-			m.SetEnhancedMaxSpeed(v)
-		}
-		if v, ok := scaled(sum.MaxSpeed, 1000, 0, maxU16); ok {
-			m.SetMaxSpeed(uint16(v))
-		}
-	}
-	if v, ok := scaled(sum.Calories, 1, 0, maxU16); ok && sum.Calories > 0 {
-		m.SetTotalCalories(uint16(v))
-	}
-	if whole, frac, ok := splitMetres(sum.Ascent); ok {
-		m.SetTotalAscent(whole)
-		if frac != 0 {
-			m.SetTotalFractionalAscent(frac)
-		}
-	}
-	if whole, frac, ok := splitMetres(sum.Descent); ok {
-		m.SetTotalDescent(whole)
-		if frac != 0 {
-			m.SetTotalFractionalDescent(frac)
-		}
-	}
-	if sum.AvgHR > 0 && sum.AvgHR <= maxU8 {
-		m.SetAvgHeartRate(uint8(sum.AvgHR))
-	}
-	if sum.MaxHR > 0 && sum.MaxHR <= maxU8 {
-		m.SetMaxHeartRate(uint8(sum.MaxHR))
-	}
-	onFoot := wo.Sport.OnFoot()
-	fitCad := func(c float64) float64 {
-		if onFoot {
-			return c / 2
-		}
-		return c
-	}
-	if sum.AvgCadence > 0 {
-		if whole, frac, ok := splitCadence(fitCad(sum.AvgCadence)); ok {
-			m.SetAvgCadence(whole).SetAvgFractionalCadence(frac)
-		}
-	}
-	if sum.MaxCadence > 0 {
-		if whole, frac, ok := splitCadence(fitCad(sum.MaxCadence)); ok {
-			m.SetMaxCadence(whole).SetMaxFractionalCadence(frac)
-		}
-	}
-	switch {
-	case onFoot && sum.Steps > 0:
-		// total_cycles is total_strides for running and walking: a stride
-		// is two steps, matching cadence in strides per minute.
-		m.SetTotalCycles(uint32(sum.Steps / 2))
-		if sum.Steps%2 == 1 {
-			m.SetTotalFractionalCycles(64) // half a stride, 1/128 units
-		}
-	case wo.Sport.Swimming() && sum.Strokes > 0:
-		m.SetTotalCycles(uint32(sum.Strokes)) // total_strokes
-	}
-	if sum.TrainingEffect > 0 {
-		if v, ok := scaled(sum.TrainingEffect, 10, 0, maxU8); ok {
-			m.SetTotalTrainingEffect(uint8(v))
-		}
-	}
-	if wo.Sport.Swimming() {
-		if v, ok := scaled(sum.PoolLength, 100, 0, maxU16); ok && sum.PoolLength > 0 {
-			m.SetPoolLength(uint16(v)).SetPoolLengthUnit(typedef.DisplayMeasureMetric)
-		}
-		if sum.Stroke != workout.StrokeUnknown {
-			m.SetSwimStroke(typedef.SwimStroke(sum.Stroke))
-		}
-	}
-	if len(lengths) > 0 {
-		active := 0
-		for _, l := range lengths {
-			if !l.idle {
-				active++
-			}
-		}
-		m.SetNumLengths(uint16(min(len(lengths), maxU16))).SetNumActiveLengths(uint16(min(active, maxU16)))
-	}
-	return m.ToMesg(nil)
-}
-
 // splitMetres splits a non-negative height into whole metres and hundredths
 // (total_ascent and total_fractional_ascent).
 func splitMetres(m float64) (whole uint16, frac uint8, ok bool) {
@@ -729,28 +905,4 @@ func splitMetres(m float64) (whole uint16, frac uint8, ok bool) {
 		return 0, 0, false
 	}
 	return uint16(v / 100), uint8(v % 100), true
-}
-
-func activityMessage(wo *workout.Workout, endT uint32, moving time.Duration) proto.Message {
-	end, _ := timeOf(endT)
-	m := mesgdef.NewActivity(nil).
-		SetTimestamp(end).
-		SetNumSessions(1).
-		SetType(typedef.ActivityManual).
-		SetEvent(typedef.EventActivity).
-		SetEventType(typedef.EventTypeStop)
-	if v, ok := millis(moving); ok {
-		m.SetTotalTimerTime(v)
-	}
-	if wo.Zone.Known {
-		// local_timestamp is the end in local wall-clock time, counted on
-		// FIT's epoch as if it were UTC; its difference from timestamp is
-		// the zone offset.
-		off := int64(math.Round(wo.Zone.Offset.Seconds()))
-		if l := int64(endT) + off; l >= fitTimeMin && l <= fitTimeMax {
-			local, _ := timeOf(uint32(l))
-			m.SetLocalTimestamp(local)
-		}
-	}
-	return m.ToMesg(nil)
 }
