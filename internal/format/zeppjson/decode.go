@@ -29,6 +29,12 @@ const minTrackID, maxTrackID = 946684800, 4102444800
 // dropped as implausible, streams of different lengths) are listed in
 // Workout.Notes. The result is normalized.
 func Decode(summary, detail []byte) (*workout.Workout, error) {
+	return decode(summary, detail, false)
+}
+
+// decode is Decode; general makes it use only the general stream parsers,
+// which the fast paths must agree with (tests).
+func decode(summary, detail []byte, general bool) (*workout.Workout, error) {
 	var sum *Summary
 	if summary != nil {
 		s, err := DecodeSummary(summary)
@@ -37,10 +43,11 @@ func Decode(summary, detail []byte) (*workout.Workout, error) {
 		}
 		sum = &s
 	}
-	d, err := parseDetail(detail)
+	d, err := parseDetailWith(detail, general)
 	if err != nil {
 		return nil, err
 	}
+	defer d.release()
 	return build(sum, d)
 }
 
@@ -321,7 +328,7 @@ func buildSamples(w *workout.Workout, d *detail) time.Time {
 	if last < 0 {
 		return end
 	}
-	idx := make([]int32, last+1)
+	idx := d.scratch.index(int(last) + 1)
 	for _, p := range d.gps {
 		if p.fix || p.hasAlt {
 			idx[p.off] = 1

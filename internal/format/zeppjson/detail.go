@@ -43,6 +43,9 @@ type detail struct {
 	distDrops int // negative distance deltas ignored
 
 	notes []string
+
+	general bool     // use only the general stream parsers (tests)
+	scratch *scratch // buffers behind gps and the valPoint streams
 }
 
 type gpsPoint struct {
@@ -74,16 +77,105 @@ func (d *detail) notef(format string, args ...any) {
 	d.notes = append(d.notes, fmt.Sprintf(format, args...))
 }
 
+// Stream indexes into a detail's raw streams.
+const (
+	sTime = iota
+	sLatLon
+	sAltitude
+	sHeartRate
+	sGait
+	sSpeed
+	sDistance
+	sCurrentDistance
+	sStrokeSpeed
+	sCadence
+	sPower
+	sTimeDeltaAltitude
+	sPause
+	sLap
+	sKiloPace
+	sMilePace
+	numStreams
+)
+
+// streamID is the index of a detail stream key, -1 for other keys.
+func streamID(key []byte) int {
+	switch string(key) {
+	case "time":
+		return sTime
+	case "longitude_latitude":
+		return sLatLon
+	case "altitude":
+		return sAltitude
+	case "heart_rate":
+		return sHeartRate
+	case "gait":
+		return sGait
+	case "speed":
+		return sSpeed
+	case "distance":
+		return sDistance
+	case "currentDistance":
+		return sCurrentDistance
+	case "stroke_speed":
+		return sStrokeSpeed
+	case "cadence":
+		return sCadence
+	case "power_meter":
+		return sPower
+	case "time_delta_altitude":
+		return sTimeDeltaAltitude
+	case "pause":
+		return sPause
+	case "lap":
+		return sLap
+	case "kilo_pace":
+		return sKiloPace
+	case "mile_pace":
+		return sMilePace
+	}
+	return -1
+}
+
+// rawStreams are the non-empty streams of a detail, in place in the input,
+// with their entry counts.
+type rawStreams struct {
+	s [numStreams][]byte
+	n [numStreams]int
+}
+
 // parseDetail parses a detail object, with or without the response wrapper.
 func parseDetail(data []byte) (*detail, error) {
+	return parseDetailWith(data, false)
+}
+
+// parseDetailWith is parseDetail; general skips the fast paths (tests).
+func parseDetailWith(data []byte, general bool) (*detail, error) {
 	if err := checkSize("detail", data, MaxDetailSize); err != nil {
 		return nil, err
 	}
-	d := &detail{routeCut: -1}
-	raw := map[string][]byte{}
+	d := &detail{routeCut: -1, general: general}
+	var raw rawStreams
 	var code, msg, payload []byte
 	sc := scanner{data: data}
 	err := sc.object(func(key, val []byte) error {
+		if id := streamID(key); id >= 0 {
+			s, err := flexStream(val)
+			if err != nil {
+				return &FieldError{Field: string(key), Entry: -1, Err: err}
+			}
+			if len(s) > 0 {
+				n := bytes.Count(s, []byte{';'}) + 1
+				if n > MaxStreamEntries {
+					return &FieldError{Field: string(key), Entry: -1, Err: fmt.Errorf("%d entries, over the limit of %d: %w", n, MaxStreamEntries, ErrTooLarge)}
+				}
+				if s[len(s)-1] == ';' {
+					n-- // countEntries
+				}
+				raw.s[id], raw.n[id] = s, n
+			}
+			return nil
+		}
 		switch k := string(key); k {
 		case "code":
 			code = val
@@ -115,19 +207,6 @@ func parseDetail(data []byte) (*detail, error) {
 				return &FieldError{Field: k, Entry: -1, Err: fmt.Errorf("want a small integer, got %s", truncate(val))}
 			}
 			d.version = int(n)
-		case "longitude_latitude", "time", "altitude", "heart_rate", "gait", "speed", "distance",
-			"currentDistance", "stroke_speed", "cadence", "power_meter", "time_delta_altitude",
-			"pause", "lap", "kilo_pace", "mile_pace":
-			s, err := flexStream(val)
-			if err != nil {
-				return &FieldError{Field: k, Entry: -1, Err: err}
-			}
-			if len(s) > 0 {
-				if n := bytes.Count(s, []byte{';'}) + 1; n > MaxStreamEntries {
-					return &FieldError{Field: k, Entry: -1, Err: fmt.Errorf("%d entries, over the limit of %d: %w", n, MaxStreamEntries, ErrTooLarge)}
-				}
-				raw[k] = s
-			}
 		}
 		return nil
 	})
@@ -142,48 +221,80 @@ func parseDetail(data []byte) (*detail, error) {
 		if err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
 		}
-		return parseDetail(inner)
+		return parseDetailWith(inner, general)
 	}
-	d.streams = len(raw)
-	if err := d.parseStreams(raw); err != nil {
+	for _, s := range raw.s {
+		if len(s) > 0 {
+			d.streams++
+		}
+	}
+	d.scratch = getScratch()
+	if err := d.parseStreams(&raw); err != nil {
+		d.release()
 		return nil, fmt.Errorf("detail: %w", err)
 	}
 	return d, nil
 }
 
-func (d *detail) parseStreams(raw map[string][]byte) error {
-	if err := d.parseGPS(raw["time"], raw["longitude_latitude"], raw["altitude"]); err != nil {
+// valueStreams are the "Δt,value" streams, parsed into valPoints.
+var valueStreams = [...]struct {
+	id   int
+	kind pairKind
+}{
+	{sHeartRate, pairCumulative},
+	{sSpeed, pairValue},
+	{sDistance, pairDistance},
+	{sCurrentDistance, pairCentimetres},
+	{sStrokeSpeed, pairValue},
+	{sCadence, pairValue},
+	{sPower, pairValue},
+	{sTimeDeltaAltitude, pairValue},
+}
+
+var streamNames = [numStreams]string{
+	sTime: "time", sLatLon: "longitude_latitude", sAltitude: "altitude", sHeartRate: "heart_rate",
+	sGait: "gait", sSpeed: "speed", sDistance: "distance", sCurrentDistance: "currentDistance",
+	sStrokeSpeed: "stroke_speed", sCadence: "cadence", sPower: "power_meter",
+	sTimeDeltaAltitude: "time_delta_altitude", sPause: "pause", sLap: "lap", sKiloPace: "kilo_pace",
+	sMilePace: "mile_pace",
+}
+
+func (d *detail) parseStreams(raw *rawStreams) error {
+	// every valPoint stream gets its slice of one buffer, sized once
+	total := raw.n[sGait]
+	for _, v := range valueStreams {
+		total += raw.n[v.id]
+	}
+	pts := d.scratch.points(total)
+	carve := func(n int) []valPoint {
+		p := pts[:0:n]
+		pts = pts[n:]
+		return p
+	}
+
+	if err := d.parseGPS(raw); err != nil {
 		return err
 	}
-	if err := d.parseGait(raw["gait"]); err != nil {
+	if err := d.parseGait(raw.s[sGait], carve(raw.n[sGait])); err != nil {
 		return err
 	}
-	var err error
-	pairs := []struct {
-		key  string
-		dst  *[]valPoint
-		kind pairKind
-	}{
-		{"heart_rate", &d.hr, pairCumulative},
-		{"speed", &d.speed, pairValue},
-		{"distance", &d.distance, pairDistance},
-		{"currentDistance", &d.curDist, pairCentimetres},
-		{"stroke_speed", &d.stroke, pairValue},
-		{"cadence", &d.cadence, pairValue},
-		{"power_meter", &d.power, pairValue},
-		{"time_delta_altitude", &d.tdAlt, pairValue},
+	dsts := [numStreams]*[]valPoint{
+		sHeartRate: &d.hr, sSpeed: &d.speed, sDistance: &d.distance, sCurrentDistance: &d.curDist,
+		sStrokeSpeed: &d.stroke, sCadence: &d.cadence, sPower: &d.power, sTimeDeltaAltitude: &d.tdAlt,
 	}
-	for _, p := range pairs {
-		if *p.dst, err = d.parsePairs(p.key, raw[p.key], p.kind); err != nil {
+	for _, v := range valueStreams {
+		out, err := d.parsePairs(streamNames[v.id], raw.s[v.id], v.kind, carve(raw.n[v.id]))
+		if err != nil {
 			return err
 		}
+		*dsts[v.id] = out
 	}
-	if err := d.parsePauses(raw["pause"]); err != nil {
+	if err := d.parsePauses(raw.s[sPause]); err != nil {
 		return err
 	}
-	d.laps = d.parseLaps("lap", raw["lap"], 2)
-	d.kilo = d.parseLaps("kilo_pace", raw["kilo_pace"], -1)
-	d.mileRows = countEntries(raw["mile_pace"])
+	d.laps = d.parseLaps("lap", raw.s[sLap], 2)
+	d.kilo = d.parseLaps("kilo_pace", raw.s[sKiloPace], -1)
+	d.mileRows = raw.n[sMilePace]
 	return nil
 }
 
@@ -258,11 +369,74 @@ func (c *clock) step(i int, dt int64, empty bool) (int32, error) {
 // endOfEntry checks that the field just read was an entry's last.
 func endOfEntry(c *cursor) bool { return c.term != ',' }
 
-func (d *detail) parseGPS(times, ll, alts []byte) error {
-	// time: one Δt per GPS point
-	if n := countEntries(times); n > 0 {
-		d.gps = make([]gpsPoint, 0, n)
+// parseGPS reads time, longitude_latitude and altitude, the three streams
+// with one entry per GPS point.
+func (d *detail) parseGPS(raw *rawStreams) error {
+	times, ll, alts := raw.s[sTime], raw.s[sLatLon], raw.s[sAltitude]
+	d.gps = d.scratch.gpsPoints(raw.n[sTime])
+	ok := false
+	if !d.general {
+		d.gps, d.timeZeroDeltas, ok = timesFast(times, d.gps)
 	}
+	if !ok {
+		if err := d.parseTimes(times); err != nil {
+			return err
+		}
+	}
+	d.timeEntries = len(d.gps)
+
+	// longitude_latitude: "lat,lon" (latitude first), cumulative 1e-8
+	// degrees; an empty entry is a placeholder aligned with time. When the
+	// counts differ the placeholders cannot be aligned and are skipped.
+	d.llEntries = raw.n[sLatLon]
+	skipEmpty := d.llEntries != d.timeEntries
+	ok = false
+	if !d.general {
+		d.llEmpty, ok = latLonFast(ll, d.gps, skipEmpty)
+	}
+	if !ok {
+		for i := range d.gps { // undo what the fast path wrote
+			p := &d.gps[i]
+			p.lat, p.lon, p.fix = 0, 0, false
+		}
+		if err := d.parseLatLon(ll, skipEmpty); err != nil {
+			return err
+		}
+	}
+	if positions := d.llEntries - d.llEmpty; skipEmpty && d.llEntries > 0 {
+		if positions != d.timeEntries {
+			d.notef("longitude_latitude has %d positions for %d time entries; positions matched by index up to the shorter", positions, d.timeEntries)
+		} else if d.llEmpty > 0 {
+			d.notef("longitude_latitude has %d entries for %d time entries; its %d empty entries were skipped", d.llEntries, d.timeEntries, d.llEmpty)
+		}
+	}
+
+	// altitude: absolute cm per GPS point
+	d.altEntries = raw.n[sAltitude]
+	if d.altEntries > 0 && d.altEntries != d.timeEntries {
+		d.notef("altitude has %d entries for %d time entries; matched by index up to the shorter", d.altEntries, d.timeEntries)
+	}
+	ok = false
+	if !d.general {
+		d.altSentinels, d.altInvalid, ok = altitudesFast(alts, d.gps)
+	}
+	if !ok {
+		for i := range d.gps {
+			d.gps[i].alt, d.gps[i].hasAlt = 0, false
+		}
+		if err := d.parseAltitudes(alts); err != nil {
+			return err
+		}
+	}
+	if d.altInvalid > 0 {
+		d.notef("%d altitude values outside -500…10000 m treated as absent", d.altInvalid)
+	}
+	return nil
+}
+
+// parseTimes is the general parser of time: one Δt per GPS point.
+func (d *detail) parseTimes(times []byte) error {
+	d.gps, d.timeZeroDeltas = d.gps[:0], 0
 	clk := clock{field: "time"}
 	for c := (cursor{s: times}); !c.done(); {
 		i, start := len(d.gps), c.i
@@ -279,13 +453,12 @@ func (d *detail) parseGPS(times, ll, alts []byte) error {
 		}
 		d.gps = append(d.gps, gpsPoint{off: off})
 	}
-	d.timeEntries = len(d.gps)
+	return nil
+}
 
-	// longitude_latitude: "lat,lon" (latitude first), cumulative 1e-8
-	// degrees; an empty entry is a placeholder aligned with time. When the
-	// counts differ the placeholders cannot be aligned and are skipped.
-	d.llEntries = countEntries(ll)
-	skipEmpty := d.llEntries != d.timeEntries
+// parseLatLon is the general parser of longitude_latitude.
+func (d *detail) parseLatLon(ll []byte, skipEmpty bool) error {
+	d.llEmpty = 0
 	var lat, lon int64
 	k := 0 // GPS point the next position belongs to
 	for c, i := (cursor{s: ll}), 0; !c.done(); i++ {
@@ -318,19 +491,12 @@ func (d *detail) parseGPS(times, ll, alts []byte) error {
 		}
 		k++
 	}
-	if positions := d.llEntries - d.llEmpty; skipEmpty && d.llEntries > 0 {
-		if positions != d.timeEntries {
-			d.notef("longitude_latitude has %d positions for %d time entries; positions matched by index up to the shorter", positions, d.timeEntries)
-		} else if d.llEmpty > 0 {
-			d.notef("longitude_latitude has %d entries for %d time entries; its %d empty entries were skipped", d.llEntries, d.timeEntries, d.llEmpty)
-		}
-	}
+	return nil
+}
 
-	// altitude: absolute cm per GPS point
-	d.altEntries = countEntries(alts)
-	if d.altEntries > 0 && d.altEntries != d.timeEntries {
-		d.notef("altitude has %d entries for %d time entries; matched by index up to the shorter", d.altEntries, d.timeEntries)
-	}
+// parseAltitudes is the general parser of altitude.
+func (d *detail) parseAltitudes(alts []byte) error {
+	d.altSentinels, d.altInvalid = 0, 0
 	for c, i := (cursor{s: alts}), 0; !c.done() && i < len(d.gps); i++ {
 		start := c.i
 		v, empty, err := c.float()
@@ -347,18 +513,21 @@ func (d *detail) parseGPS(times, ll, alts []byte) error {
 			d.gps[i].alt, d.gps[i].hasAlt = int32(math.Round(v)), true
 		}
 	}
-	if d.altInvalid > 0 {
-		d.notef("%d altitude values outside -500…10000 m treated as absent", d.altInvalid)
-	}
 	return nil
 }
 
 // parseGait reads "Δt,Δsteps,stride_cm,cadence_spm" (the last two optional).
-func (d *detail) parseGait(s []byte) error {
+func (d *detail) parseGait(s []byte, buf []valPoint) error {
 	if len(s) == 0 {
 		return nil
 	}
-	d.gait = make([]valPoint, 0, countEntries(s))
+	if !d.general {
+		var ok bool
+		if d.gait, d.gaitSteps, ok = gaitFast(s, buf); ok {
+			return nil
+		}
+	}
+	d.gait, d.gaitSteps = buf[:0], 0
 	clk := clock{field: "gait"}
 	for c, i := (cursor{s: s}), 0; !c.done(); i++ {
 		start := c.i
@@ -402,11 +571,22 @@ const (
 	pairCentimetres                 // "Δt,cumulative cm" → m
 )
 
-func (d *detail) parsePairs(field string, s []byte, kind pairKind) ([]valPoint, error) {
+// parsePairs reads "Δt,value" entries into buf.
+func (d *detail) parsePairs(field string, s []byte, kind pairKind, buf []valPoint) ([]valPoint, error) {
 	if len(s) == 0 {
 		return nil, nil
 	}
-	out := make([]valPoint, 0, countEntries(s))
+	if !d.general {
+		out, emptyDt, drops, ok := pairsFast(s, kind, buf)
+		if ok {
+			if kind == pairCumulative {
+				d.hrEmptyDt += emptyDt
+			}
+			d.distDrops += drops
+			return out, nil
+		}
+	}
+	out := buf[:0]
 	clk := clock{field: field}
 	sum := 0.0
 	for c, i := (cursor{s: s}), 0; !c.done(); i++ {
