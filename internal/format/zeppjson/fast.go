@@ -47,7 +47,10 @@ func fastFloat(s []byte, i int) (v float64, j int, ok bool) {
 	if nd == 0 || nd > 15 || j < len(s) && s[j] != ',' && s[j] != ';' {
 		return 0, j, false
 	}
-	v = float64(mant) / pow10[frac]
+	v = float64(mant)
+	if frac > 0 { // the division is exact for frac 0; skip its latency
+		v /= pow10[frac]
+	}
 	if neg {
 		v = -v
 	}

@@ -3,6 +3,10 @@ package zeppjson
 import (
 	"fmt"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bandsync/bandsync/internal/workout"
 )
 
 // streamSeeds are small details whose streams take the fast paths' odd
@@ -73,4 +77,36 @@ func FuzzStreamFastPaths(f *testing.F) {
 	f.Fuzz(func(t *testing.T, detail []byte) {
 		sameDecode(t, nil, detail)
 	})
+}
+
+// TestDecodedIsNormalized: Decode's result is what Normalize makes of it
+// (Decode does not call Normalize, see build).
+func TestDecodedIsNormalized(t *testing.T) {
+	check := func(summary, detail []byte) {
+		t.Helper()
+		w, err := Decode(summary, detail)
+		if err != nil {
+			return
+		}
+		n := *w
+		n.Samples = append([]workout.Sample(nil), w.Samples...)
+		n.Pauses = append([]workout.Interval(nil), w.Pauses...)
+		n.Laps = append([]workout.Lap(nil), w.Laps...)
+		n.Normalize()
+		if diff := cmp.Diff(w, &n); diff != "" {
+			t.Fatalf("Normalize changes a decoded workout (-decoded +normalized):\n%s", diff)
+		}
+	}
+	for _, name := range fixtureNames {
+		summary, detail := readFixture(t, name)
+		check(summary, detail)
+		for i := range 100 {
+			check(summary, mutate(detail, uint64(2000+i)))
+		}
+	}
+	for _, s := range streamSeeds {
+		check(nil, []byte(s))
+	}
+	// pauses out of order and overlapping, laps from kilo_pace
+	check(nil, []byte(`{"trackid":1698569116,"time":"1;1;1","heart_rate":"1,80;1,1;1,1","pause":"1698569200,50,-1,-1,3;1698569150,60,-1,-1,3;1698569120,5,-1,-1,2;","kilo_pace":"0,300,u0,-1,-1,300;1,300,u0,-1,-1,600;"}`))
 }
