@@ -115,13 +115,13 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-// garminSDK runs Garmin's FIT SDK on path through tools/fitcheck. Without
-// node or the installed SDK it skips the test, loudly; under CI
-// (BANDSYNC_CI=1) that is a failure, because then nothing checked the file.
-func garminSDK(t *testing.T, path string) *garminCheck {
+// requireGarminSDK returns the repository root when node and Garmin's FIT
+// SDK (tools/fitcheck) are installed. Without them it skips the test,
+// loudly; under CI (BANDSYNC_CI=1) that is a failure, because then nothing
+// checked the file.
+func requireGarminSDK(t *testing.T) string {
 	t.Helper()
 	root := repoRoot(t)
-	script := filepath.Join(root, "tools", "fitcheck", "check-fit.mjs")
 	missing := ""
 	if _, err := exec.LookPath("node"); err != nil {
 		missing = "node is not installed"
@@ -135,6 +135,14 @@ func garminSDK(t *testing.T, path string) *garminCheck {
 		}
 		t.Skip(msg)
 	}
+	return root
+}
+
+// garminSDK runs Garmin's FIT SDK on path through tools/fitcheck (see
+// requireGarminSDK for when it is not installed).
+func garminSDK(t *testing.T, path string) *garminCheck {
+	t.Helper()
+	script := filepath.Join(requireGarminSDK(t), "tools", "fitcheck", "check-fit.mjs")
 	cmd := exec.Command("node", script, path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
