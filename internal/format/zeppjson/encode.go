@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -268,196 +269,397 @@ func (e *encoder) summary() []byte {
 	return o.bytes()
 }
 
-// stream builds one ';'-separated stream with Δt chains from the start.
-type stream struct {
-	b    []byte
-	last int64 // offset of the previous entry
+// The detail is written in one pass per stream straight into one buffer
+// sized up front: its streams are long (tens of KB for an hour) and hold
+// only digits, signs, '.', ',' and ';', so they need no JSON escaping, and
+// building each in its own buffer and quoting it after cost half of Encode.
+
+// bytesPerSample is a generous estimate of the detail bytes per sample
+// (the 53-minute run fixture needs about 45), so that the buffer rarely
+// grows.
+const bytesPerSample = 64
+
+// appendInt appends v in decimal, as strconv.AppendInt does, but inline:
+// a stream holds tens of thousands of small numbers, and a call and a
+// memmove per number were a third of Encode.
+func appendInt(b []byte, v int64) []byte {
+	u := uint64(v)
+	if v < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	if u < 10 {
+		return append(b, byte('0'+u))
+	}
+	return appendDigits(b, u)
 }
 
-// dt appends the Δt of an entry at off and returns the buffer for the rest.
-func (s *stream) dt(off int64) {
-	s.b = strconv.AppendInt(s.b, off-s.last, 10)
-	s.last = off
+// appendDigits appends the decimal digits of u.
+func appendDigits(b []byte, u uint64) []byte {
+	n := 1
+	for t := u; t >= 10; t /= 10 {
+		n++
+	}
+	if cap(b)-len(b) < n {
+		b = slices.Grow(b, n)
+	}
+	end := len(b) + n
+	b = b[:end]
+	d := b[end-n : end]
+	for i := n - 1; i > 0; i-- {
+		q := u / 10
+		d[i] = byte('0' + u - q*10)
+		u = q
+	}
+	d[0] = byte('0' + u)
+	return b
 }
 
-func (s *stream) sep(c byte) { s.b = append(s.b, c) }
+// pow10x holds the powers of ten that are exact in a float64.
+var pow10x = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-func (s *stream) int(v int64) { s.b = strconv.AppendInt(s.b, v, 10) }
+// appendFloat appends v as strconv.AppendFloat(b, v, 'f', -1, 64) does:
+// the shortest decimal that reads back as v. Integers and decimals of up to
+// 15 significant digits (speeds such as 3.4602076) are formatted here; the
+// rest go to strconv.
+//
+// Why this is strconv's answer: m = round(|v|·10^k), for the k that gives
+// m at most 15 digits, has trailing zeros stripped (m, k adjusted) and is
+// kept only when float64(m)/10^k == |v|. Both operands are exact, so that
+// quotient is the correctly rounded reading of the decimal m·10^-k: it
+// reads back as v. At most one decimal of a given length of up to 15
+// significant digits reads back as v (their spacing is wider than v's
+// rounding interval), so the shortest one, zero-padded, is m before the
+// stripping: m·10^-k is the shortest. TestAppendFloat compares with
+// strconv on millions of values.
+func appendFloat(b []byte, v float64) []byte {
+	abs := math.Abs(v)
+	if !(abs < 1e15 && abs >= 1e-7) || abs == math.Trunc(abs) {
+		if abs < 1e15 && abs == math.Trunc(abs) && !(v == 0 && math.Signbit(v)) {
+			return appendInt(b, int64(v))
+		}
+		return strconv.AppendFloat(b, v, 'f', -1, 64) // NaN, ±Inf, huge, tiny, -0
+	}
+	// k = 14 - floor(log10 |v|), from the binary exponent (1233/4096 ≈
+	// log10 2); it may be one too big, which the next line corrects
+	e2 := int(math.Float64bits(abs)>>52) - 1023
+	k := 14 - (e2*1233)>>12
+	x := abs * pow10x[k]
+	if x >= 1e15 {
+		k--
+		x = abs * pow10x[k]
+	}
+	m := uint64(math.Round(x))
+	for m%10 == 0 && k > 0 {
+		m /= 10
+		k--
+	}
+	if k <= 0 || m >= 1e15 || float64(m)/pow10x[k] != abs {
+		return strconv.AppendFloat(b, v, 'f', -1, 64) // needs 16 or 17 digits
+	}
+	if v < 0 {
+		b = append(b, '-')
+	}
+	n := len(b)
+	b = appendDigits(b, m)
+	nd := len(b) - n
+	if nd <= k { // 0.00ddd: shift the digits right past "0." and the zeros
+		z := k - nd + 2
+		b = slices.Grow(b, z)[:len(b)+z]
+		copy(b[n+z:], b[n:n+nd])
+		b[n], b[n+1] = '0', '.'
+		for i := n + 2; i < n+z; i++ {
+			b[i] = '0'
+		}
+		return b
+	}
+	// ddd.ddd: open a gap for the point
+	b = append(b, 0)
+	p := len(b) - 1 - k
+	copy(b[p+1:], b[p:len(b)-1])
+	b[p] = '.'
+	return b
+}
 
-func (s *stream) float(v float64) { s.b = strconv.AppendFloat(s.b, v, 'f', -1, 64) }
+// key appends the separator and the name of a string member and opens its
+// value's quotes.
+func key(b []byte, name string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	return append(b, '"', ':', '"')
+}
+
+// emptyMembers appends members whose value is always "".
+func emptyMembers(b []byte, names ...string) []byte {
+	for _, n := range names {
+		b = key(b, n)
+		b = append(b, '"')
+	}
+	return b
+}
+
+// gpsRecord reports whether a sample is a GPS point (an entry of time,
+// longitude_latitude and altitude).
+func gpsRecord(s *workout.Sample) bool {
+	return s.Has&(workout.HasPosition|workout.HasAltitude) != 0
+}
 
 func (e *encoder) detail() []byte {
 	w := e.w
-	var times, ll, alt, hr, gait, speed, dist, stroke, cad, power stream
-	var lat, lon int64 // previous fix, 1e-8°
-	var bpm int64      // previous heart rate
-	var metres int64   // previous whole-metre distance
-	fixes := 0
-	for i := range w.Samples {
-		s := &w.Samples[i]
-		off := s.Time.Unix() - e.t0
-		if s.Has&(workout.HasPosition|workout.HasAltitude) != 0 {
-			times.dt(off)
-			times.sep(';')
-			if s.Has&workout.HasPosition != 0 && workout.ValidPosition(s.Lat, s.Lon) {
-				la, lo := int64(math.Round(s.Lat*1e8)), int64(math.Round(s.Lon*1e8))
-				ll.int(la - lat)
-				ll.sep(',')
-				ll.int(lo - lon)
-				lat, lon = la, lo
-				fixes++
-			}
-			ll.sep(';')
-			if s.Has&workout.HasAltitude != 0 {
-				alt.int(int64(math.Round(s.Altitude * 100)))
-			} else {
-				alt.int(-2000000)
-			}
-			alt.sep(';')
+	ss := w.Samples
+	b := make([]byte, 0, bytesPerSample*len(ss)+1024)
+	b = append(b, `{"trackid":`...)
+	b = strconv.AppendInt(b, e.t0, 10)
+	b = append(b, `,"source":"`+EncodedSource+`"`...)
+
+	// longitude_latitude: cumulative 1e-8°, an empty entry where a GPS
+	// point has no position; "" when there is no position at all
+	b = key(b, "longitude_latitude")
+	start, fixes := len(b), 0
+	var lat, lon int64
+	for i := range ss {
+		s := &ss[i]
+		if !gpsRecord(s) {
+			continue
 		}
-		if s.Has&workout.HasHeartRate != 0 {
-			hr.dt(off)
-			hr.sep(',')
-			hr.int(int64(s.HeartRate) - bpm)
-			hr.sep(';')
-			bpm = int64(s.HeartRate)
+		if s.Has&workout.HasPosition != 0 && workout.ValidPosition(s.Lat, s.Lon) {
+			la, lo := int64(math.Round(s.Lat*1e8)), int64(math.Round(s.Lon*1e8))
+			b = appendInt(b, la-lat)
+			b = append(b, ',')
+			b = appendInt(b, lo-lon)
+			lat, lon = la, lo
+			fixes++
 		}
-		if s.Has&workout.HasCadence != 0 {
-			switch {
-			case w.Sport.OnFoot():
-				gait.dt(off)
-				gait.b = append(gait.b, ",0,0,"...)
-				gait.float(s.Cadence)
-				gait.sep(';')
-			case w.Sport.Swimming():
-				stroke.dt(off)
-				stroke.sep(',')
-				stroke.float(s.Cadence / 60)
-				stroke.sep(';')
-			default:
-				cad.dt(off)
-				cad.sep(',')
-				cad.float(s.Cadence)
-				cad.sep(';')
-			}
-		}
-		if s.Has&workout.HasSpeed != 0 {
-			speed.dt(off)
-			speed.sep(',')
-			speed.float(s.Speed)
-			speed.sep(';')
-		}
-		if s.Has&workout.HasDistance != 0 {
-			m := int64(math.Round(s.Distance))
-			dist.dt(off)
-			dist.sep(',')
-			dist.int(m - metres)
-			dist.sep(';')
-			metres = m
-		}
-		if s.Has&workout.HasPower != 0 {
-			power.dt(off)
-			power.sep(',')
-			power.int(int64(s.Power))
-			power.sep(';')
-		}
+		b = append(b, ';')
 	}
 	if fixes == 0 {
-		ll.b = nil // no GPS at all: the cloud sends an empty string
+		b = b[:start]
 	}
-	kilo, laps := e.laps()
-	var o obj
-	o.int("trackid", e.t0)
-	o.str("source", EncodedSource)
-	o.str("longitude_latitude", string(ll.b))
-	o.str("altitude", string(alt.b))
-	o.str("accuracy", "")
-	o.str("time", string(times.b))
-	o.str("gait", string(gait.b))
-	o.str("pace", "")
-	o.str("pause", e.pauses())
-	o.str("spo2", "")
-	o.str("flag", "")
-	o.str("kilo_pace", kilo)
-	o.str("mile_pace", "")
-	o.str("heart_rate", string(hr.b))
-	o.int("version", 15)
-	o.str("provider", "")
-	o.str("speed", string(speed.b))
-	o.str("bearing", "")
-	o.str("distance", string(dist.b))
-	o.str("lap", laps)
-	o.str("air_pressure_altitude", "")
-	o.str("course", "")
-	o.str("correct_altitude", "")
-	o.str("stroke_speed", string(stroke.b))
-	o.str("cadence", string(cad.b))
-	o.str("daily_performance_info", "")
-	o.str("power_meter", string(power.b))
-	return o.bytes()
+
+	b = append(b, '"')
+	b = key(b, "altitude")
+	for i := range ss {
+		s := &ss[i]
+		if !gpsRecord(s) {
+			continue
+		}
+		if s.Has&workout.HasAltitude != 0 {
+			b = strconv.AppendInt(b, int64(math.Round(s.Altitude*100)), 10)
+		} else {
+			b = append(b, "-2000000"...)
+		}
+		b = append(b, ';')
+	}
+	b = append(b, '"')
+	b = emptyMembers(b, "accuracy")
+
+	b = key(b, "time")
+	last := int64(0)
+	for i := range ss {
+		if s := &ss[i]; gpsRecord(s) {
+			off := s.Time.Unix() - e.t0
+			b = appendInt(b, off-last)
+			b = append(b, ';')
+			last = off
+		}
+	}
+	b = append(b, '"')
+
+	// cadence goes to gait, stroke_speed or cadence by sport
+	cadenceKey := "cadence"
+	switch {
+	case w.Sport.OnFoot():
+		cadenceKey = "gait"
+	case w.Sport.Swimming():
+		cadenceKey = "stroke_speed"
+	}
+	b = key(b, "gait")
+	if cadenceKey == "gait" {
+		b = e.cadence(b, ",0,0,", 1)
+	}
+	b = append(b, '"')
+	b = emptyMembers(b, "pace")
+	b = key(b, "pause")
+	b = e.pauses(b)
+	b = append(b, '"')
+	b = emptyMembers(b, "spo2", "flag")
+	laps, perKm := e.laps()
+	b = key(b, "kilo_pace")
+	if perKm {
+		b = append(b, laps...)
+	}
+	b = append(b, '"')
+	b = emptyMembers(b, "mile_pace")
+
+	b = key(b, "heart_rate")
+	last = 0
+	var bpm int64 // previous heart rate
+	for i := range ss {
+		s := &ss[i]
+		if s.Has&workout.HasHeartRate == 0 {
+			continue
+		}
+		off := s.Time.Unix() - e.t0
+		b = appendInt(b, off-last)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(s.HeartRate)-bpm, 10)
+		b = append(b, ';')
+		last, bpm = off, int64(s.HeartRate)
+	}
+	b = append(b, `","version":15`...)
+	b = emptyMembers(b, "provider")
+
+	b = key(b, "speed")
+	last = 0
+	for i := range ss {
+		s := &ss[i]
+		if s.Has&workout.HasSpeed == 0 {
+			continue
+		}
+		off := s.Time.Unix() - e.t0
+		b = appendInt(b, off-last)
+		b = append(b, ',')
+		b = appendFloat(b, s.Speed)
+		b = append(b, ';')
+		last = off
+	}
+	b = append(b, '"')
+	b = emptyMembers(b, "bearing")
+
+	// distance: Δ whole metres
+	b = key(b, "distance")
+	last = 0
+	var metres int64 // previous whole-metre distance
+	for i := range ss {
+		s := &ss[i]
+		if s.Has&workout.HasDistance == 0 {
+			continue
+		}
+		m := int64(math.Round(s.Distance))
+		off := s.Time.Unix() - e.t0
+		b = appendInt(b, off-last)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, m-metres, 10)
+		b = append(b, ';')
+		last, metres = off, m
+	}
+	b = append(b, '"')
+	b = key(b, "lap")
+	if !perKm {
+		b = append(b, laps...)
+	}
+	b = append(b, '"')
+	b = emptyMembers(b, "air_pressure_altitude", "course", "correct_altitude")
+	b = key(b, "stroke_speed")
+	if cadenceKey == "stroke_speed" {
+		b = e.cadence(b, ",", 60)
+	}
+	b = append(b, '"')
+	b = key(b, "cadence")
+	if cadenceKey == "cadence" {
+		b = e.cadence(b, ",", 1)
+	}
+	b = append(b, '"')
+	b = emptyMembers(b, "daily_performance_info")
+
+	b = key(b, "power_meter")
+	last = 0
+	for i := range ss {
+		s := &ss[i]
+		if s.Has&workout.HasPower == 0 {
+			continue
+		}
+		off := s.Time.Unix() - e.t0
+		b = appendInt(b, off-last)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(s.Power), 10)
+		b = append(b, ';')
+		last = off
+	}
+	return append(b, '"', '}')
 }
 
-func (e *encoder) pauses() string {
+// cadence appends the cadence stream: "Δt<sep>cadence/per;" entries.
+func (e *encoder) cadence(b []byte, sep string, per float64) []byte {
+	last := int64(0)
+	for i := range e.w.Samples {
+		s := &e.w.Samples[i]
+		if s.Has&workout.HasCadence == 0 {
+			continue
+		}
+		off := s.Time.Unix() - e.t0
+		b = appendInt(b, off-last)
+		b = append(b, sep...)
+		if per == 1 {
+			b = appendFloat(b, s.Cadence)
+		} else {
+			b = appendFloat(b, s.Cadence/per)
+		}
+		b = append(b, ';')
+		last = off
+	}
+	return b
+}
+
+// pauses appends the pause stream: "start,duration,-1,-1,type;" rows.
+func (e *encoder) pauses(b []byte) []byte {
 	typ := int64(3)
 	if e.w.Sport.Swimming() {
 		typ = 1
 	}
-	var s stream
 	for _, p := range e.w.Pauses {
 		start := p.Start.Unix()
-		s.int(start)
-		s.sep(',')
-		s.int(p.End.Unix() - start)
-		s.b = append(s.b, ",-1,-1,"...)
-		s.int(typ)
-		s.sep(';')
+		b = strconv.AppendInt(b, start, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, p.End.Unix()-start, 10)
+		b = append(b, ",-1,-1,"...)
+		b = strconv.AppendInt(b, typ, 10)
+		b = append(b, ';')
 	}
-	return string(s.b)
+	return b
 }
 
-// laps writes the laps as kilo_pace rows when each is one kilometre, else
-// as lap rows.
-func (e *encoder) laps() (kilo, laps string) {
+// laps writes the laps as kilo_pace rows when each is one kilometre
+// (perKm), else as lap rows.
+func (e *encoder) laps() (rows []byte, perKm bool) {
 	w := e.w
-	perKm := len(w.Laps) > 0
+	perKm = len(w.Laps) > 0
 	for _, l := range w.Laps {
 		perKm = perKm && l.Trigger == workout.LapDistance && math.Abs(l.Distance-1000) < 0.5
 	}
-	var s stream
+	var b []byte
 	for i, l := range w.Laps {
 		cum := l.End().Unix() - e.t0
 		hr := int64(-1)
 		if l.AvgHR > 0 {
 			hr = int64(l.AvgHR)
 		}
-		s.int(int64(i))
-		s.sep(',')
-		s.int(seconds(l.Moving))
-		s.sep(',')
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, seconds(l.Moving), 10)
+		b = append(b, ',')
 		if perKm {
 			// idx,moving_s,geohash,-1,avg_hr,cum_s
-			s.b = append(s.b, e.geohashAt(l.End())...)
-			s.b = append(s.b, ",-1,"...)
-			s.int(hr)
+			b = append(b, e.geohashAt(l.End())...)
+			b = append(b, ",-1,"...)
+			b = strconv.AppendInt(b, hr, 10)
 		} else {
 			// idx,moving_s,distance_m,geohash,avg_hr,cum_s,-20000
-			s.float(l.Distance)
-			s.sep(',')
-			s.b = append(s.b, e.geohashAt(l.End())...)
-			s.sep(',')
-			s.int(max(hr, 0))
+			b = appendFloat(b, l.Distance)
+			b = append(b, ',')
+			b = append(b, e.geohashAt(l.End())...)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, max(hr, 0), 10)
 		}
-		s.sep(',')
-		s.int(cum)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, cum, 10)
 		if !perKm {
-			s.b = append(s.b, ",-20000"...)
+			b = append(b, ",-20000"...)
 		}
-		s.sep(';')
+		b = append(b, ';')
 	}
-	if perKm {
-		return string(s.b), ""
-	}
-	return "", string(s.b)
+	return b, perKm
 }
 
 // geohashAt is the 12-character geohash of the last position at or before

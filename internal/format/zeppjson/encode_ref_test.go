@@ -601,3 +601,41 @@ func TestEncodeMatchesReference(t *testing.T) {
 		checkEncodeMatchesRef(t, wildWorkout(seed, sports[seed%uint64(len(sports))]))
 	}
 }
+
+// TestAppendFloat compares appendFloat with strconv's shortest 'f'
+// formatting on short decimals, values near the limits of its fast path,
+// and random bit patterns.
+func TestAppendFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	check := func(v float64) {
+		got := appendFloat(nil, v)
+		want := strconv.AppendFloat(nil, v, 'f', -1, 64)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendFloat(%v) = %s, strconv says %s", v, got, want)
+		}
+	}
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 0.3, 1.0 / 3, 2.0 / 3, 0.34602076, 5.9171596, 1e-7, 1e-15, 1e-16, 123456789012345.6,
+		999999999999999, 1e15, 1e15 - 0.5, 4503599627370496.5, 1e21, 1e22, 1e23, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		math.NaN(), math.Inf(1), math.Inf(-1), 0.1 + 0.2, 1.005, 2.675, 0.000123456789012345, 9.999999999999999, 99999999999999.99} {
+		check(v)
+		check(-v)
+		check(math.Nextafter(v, math.Inf(1)))
+		check(math.Nextafter(v, math.Inf(-1)))
+	}
+	n := 1_000_000
+	if testing.Short() {
+		n = 50_000
+	}
+	for range n {
+		// a decimal of 1–17 digits with 0–16 of them fractional
+		m := r.Uint64N(uint64(math.Pow10(1 + r.IntN(17))))
+		v, _ := strconv.ParseFloat(strconv.FormatUint(m, 10)+"e-"+strconv.Itoa(r.IntN(17)), 64)
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		check(v)
+		check(math.Nextafter(v, math.Inf(1)))
+		check(math.Float64frombits(r.Uint64()))
+		check(r.Float64() * math.Pow10(r.IntN(30)-15))
+	}
+}
