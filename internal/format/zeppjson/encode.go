@@ -351,9 +351,18 @@ func appendFloat(b []byte, v float64) []byte {
 		x = abs * pow10x[k]
 	}
 	m := uint64(math.Round(x))
-	for m%10 == 0 && k > 0 {
-		m /= 10
-		k--
+	// strip trailing zeros, 8, 4, 2 and 1 at a time (at most 14)
+	if m%1e8 == 0 && k >= 8 {
+		m, k = m/1e8, k-8
+	}
+	if m%1e4 == 0 && k >= 4 {
+		m, k = m/1e4, k-4
+	}
+	if m%100 == 0 && k >= 2 {
+		m, k = m/100, k-2
+	}
+	if m%10 == 0 && k >= 1 {
+		m, k = m/10, k-1
 	}
 	if k <= 0 || m >= 1e15 || float64(m)/pow10x[k] != abs {
 		return strconv.AppendFloat(b, v, 'f', -1, 64) // needs 16 or 17 digits
@@ -445,7 +454,7 @@ func (e *encoder) detail() []byte {
 			continue
 		}
 		if s.Has&workout.HasAltitude != 0 {
-			b = strconv.AppendInt(b, int64(math.Round(s.Altitude*100)), 10)
+			b = appendInt(b, int64(math.Round(s.Altitude*100)))
 		} else {
 			b = append(b, "-2000000"...)
 		}
@@ -503,7 +512,7 @@ func (e *encoder) detail() []byte {
 		off := s.Time.Unix() - e.t0
 		b = appendInt(b, off-last)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(s.HeartRate)-bpm, 10)
+		b = appendInt(b, int64(s.HeartRate)-bpm)
 		b = append(b, ';')
 		last, bpm = off, int64(s.HeartRate)
 	}
@@ -540,7 +549,7 @@ func (e *encoder) detail() []byte {
 		off := s.Time.Unix() - e.t0
 		b = appendInt(b, off-last)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, m-metres, 10)
+		b = appendInt(b, m-metres)
 		b = append(b, ';')
 		last, metres = off, m
 	}
@@ -573,7 +582,7 @@ func (e *encoder) detail() []byte {
 		off := s.Time.Unix() - e.t0
 		b = appendInt(b, off-last)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(s.Power), 10)
+		b = appendInt(b, int64(s.Power))
 		b = append(b, ';')
 		last = off
 	}

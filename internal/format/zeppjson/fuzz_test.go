@@ -10,7 +10,8 @@ import (
 
 // FuzzDecode feeds summary and detail pairs. Decode must not panic, and a
 // workout it returns must be consistent: samples time-ordered, no empty
-// sample, no implausible value kept, and Encode must accept it.
+// sample, no implausible value kept, and Encode must accept it and write
+// what the reference encoder writes.
 func FuzzDecode(f *testing.F) {
 	for _, name := range fixtureNames {
 		s, d := readFixture(f, name)
@@ -43,6 +44,7 @@ func FuzzDecode(f *testing.F) {
 		if _, _, err := Encode(w); err != nil {
 			t.Fatalf("Encode of a decoded workout: %v", err)
 		}
+		checkEncodeMatchesRef(t, w)
 	})
 }
 
