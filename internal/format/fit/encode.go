@@ -388,11 +388,10 @@ func (w *fileWriter) record(s *workout.Sample, t uint32, onFoot, withFrac bool) 
 	if s.Has&workout.HasAltitude != 0 {
 		// Strava reads the legacy altitude; enhanced_altitude is what
 		// current devices write. Both when the legacy one fits.
-		altX := math.Round((s.Altitude + 500) * 5)
-		if altX >= 0 && altX <= maxU32 { // also false for NaN
-			alt = uint32(altX)
+		if v, ok := scaled(s.Altitude, 5, 500, maxU32); ok {
+			alt = v
 			m |= recHasEnhAlt
-			if altX <= maxU16 {
+			if v <= maxU16 {
 				m |= recHasAltitude
 			}
 		}
@@ -421,11 +420,10 @@ func (w *fileWriter) record(s *workout.Sample, t uint32, onFoot, withFrac bool) 
 		}
 	}
 	if s.Has&workout.HasSpeed != 0 {
-		speedX := math.Round(s.Speed * 1000)
-		if speedX >= 0 && speedX <= maxU32 {
-			speed = uint32(speedX)
+		if v, ok := scaled(s.Speed, 1000, 0, maxU32); ok {
+			speed = v
 			m |= recHasEnhSpeed
-			if speedX <= maxU16 {
+			if v <= maxU16 {
 				m |= recHasSpeed
 			}
 		}

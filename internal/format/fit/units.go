@@ -40,8 +40,24 @@ func timeOf(v uint32) (time.Time, bool) {
 const semicirclesPerDegree = (1 << 31) / 180.0
 
 func semicircles(deg float64) int32 {
-	v := math.Round(deg * semicirclesPerDegree)
-	return int32(max(min(v, math.MaxInt32-1), -math.MaxInt32))
+	v := deg * semicirclesPerDegree
+	if v > -math.MaxInt32 && v < math.MaxInt32-1 {
+		// math.Round's result, with a conversion instead of its bit
+		// manipulation: the fraction v-trunc(v) is exact.
+		i := int64(v)
+		f := v - float64(i)
+		// Conditional moves, not jumps: which way a coordinate rounds is a
+		// coin toss the CPU cannot predict.
+		var up, down int64
+		if f >= 0.5 {
+			up = 1
+		}
+		if f <= -0.5 {
+			down = 1
+		}
+		return int32(i + up - down)
+	}
+	return int32(max(min(math.Round(v), math.MaxInt32-1), -math.MaxInt32))
 }
 
 func degrees(sc int32) float64 { return float64(sc) / semicirclesPerDegree }
@@ -50,11 +66,27 @@ func degrees(sc int32) float64 { return float64(sc) / semicirclesPerDegree }
 // limit (the type's invalid marker is limit+1). ok is false for NaN or a
 // value out of range, so the field is left out rather than clamped to a lie.
 func scaled(v, scale, offset float64, limit uint32) (uint32, bool) {
-	x := math.Round((v + offset) * scale)
-	if !(x >= 0 && x <= float64(limit)) { // also false for NaN
+	return roundTo((v+offset)*scale, limit)
+}
+
+// roundTo returns math.Round(x) and true when that lies in [0, limit]. It
+// is what Encode spends most of its time on besides the CRC, so it rounds
+// with a conversion rather than math.Round's bit manipulation.
+func roundTo(x float64, limit uint32) (uint32, bool) {
+	// Round(x) is in [0, limit] exactly when x is in (-0.5, limit+0.5):
+	// half-way cases round away from zero. limit+0.5 is exact in a float64.
+	if !(x > -0.5 && x < float64(limit)+0.5) { // also false for NaN
 		return 0, false
 	}
-	return uint32(x), true
+	if x <= 0 {
+		return 0, true
+	}
+	i := uint32(x) // truncates
+	var up uint32
+	if x-float64(i) >= 0.5 { // the fraction is exact
+		up = 1
+	}
+	return i + up, true
 }
 
 // Limits of FIT unsigned types below their invalid markers.
