@@ -332,7 +332,7 @@ var pow10x = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 
 // significant digits reads back as v (their spacing is wider than v's
 // rounding interval), so the shortest one, zero-padded, is m before the
 // stripping: m·10^-k is the shortest. TestAppendFloat compares with
-// strconv on millions of values.
+// strconv on a million values.
 func appendFloat(b []byte, v float64) []byte {
 	abs := math.Abs(v)
 	if !(abs < 1e15 && abs >= 1e-7) || abs == math.Trunc(abs) {

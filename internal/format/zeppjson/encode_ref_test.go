@@ -622,7 +622,7 @@ func TestAppendFloat(t *testing.T) {
 		check(math.Nextafter(v, math.Inf(1)))
 		check(math.Nextafter(v, math.Inf(-1)))
 	}
-	n := 1_000_000
+	n := 300_000
 	if testing.Short() {
 		n = 50_000
 	}

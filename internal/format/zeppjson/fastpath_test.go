@@ -2,6 +2,7 @@ package zeppjson
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -93,6 +94,9 @@ func TestDecodedIsNormalized(t *testing.T) {
 		n.Pauses = append([]workout.Interval(nil), w.Pauses...)
 		n.Laps = append([]workout.Lap(nil), w.Laps...)
 		n.Normalize()
+		if reflect.DeepEqual(w, &n) {
+			return
+		}
 		if diff := cmp.Diff(w, &n); diff != "" {
 			t.Fatalf("Normalize changes a decoded workout (-decoded +normalized):\n%s", diff)
 		}
