@@ -7,7 +7,8 @@ import (
 
 // cursor reads the numbers of a stream in place, one field at a time, in a
 // single pass: splitting entries first and parsing them after costs twice
-// as much, and the decoder's time is dominated by this loop.
+// as much. The general stream parsers use it; the fast paths (fast.go)
+// inline the same reading for the common shapes.
 type cursor struct {
 	s    []byte
 	i    int

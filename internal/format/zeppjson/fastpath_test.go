@@ -114,3 +114,34 @@ func TestDecodedIsNormalized(t *testing.T) {
 	// pauses out of order and overlapping, laps from kilo_pace
 	check(nil, []byte(`{"trackid":1698569116,"time":"1;1;1","heart_rate":"1,80;1,1;1,1","pause":"1698569200,50,-1,-1,3;1698569150,60,-1,-1,3;1698569120,5,-1,-1,2;","kilo_pace":"0,300,u0,-1,-1,300;1,300,u0,-1,-1,600;"}`))
 }
+
+// TestDecodeConcurrent: decodes running at once, sharing pooled buffers,
+// give what one decode alone gives.
+func TestDecodeConcurrent(t *testing.T) {
+	type input struct{ summary, detail []byte }
+	var inputs []input
+	var want []string
+	for _, name := range fixtureNames {
+		s, d := readFixture(t, name)
+		inputs = append(inputs, input{s, d})
+		want = append(want, decodeDigest(s, d))
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 30 {
+				k := (g + i) % len(inputs)
+				if got := decodeDigest(inputs[k].summary, inputs[k].detail); got != want[k] {
+					errs <- fmt.Errorf("%s decoded concurrently: %s, alone: %s", fixtureNames[k], got, want[k])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
