@@ -224,20 +224,12 @@ func demoRun(ctx context.Context, f *Factory, opts *DemoOptions) error {
 		Email: demoEmail, PasswordStdin: true}); err != nil {
 		return fmt.Errorf("demo: Zepp login: %w", err)
 	}
-	browse := func(u string) error { // the person clicking "Authorize"
-		resp, err := http.Get(u)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.Body.Close()
-	}
 	authOut := io.Discard
 	if !opts.Quiet {
 		authOut = opts.IO.ErrOut
 	}
 	if err := authStravaRun(ctx, df, &AuthStravaOptions{IO: IOStreams{In: strings.NewReader(""), Out: out, ErrOut: authOut},
-		OpenBrowser: browse, Timeout: time.Minute}); err != nil {
+		OpenBrowser: clickAuthorize, Timeout: time.Minute}); err != nil {
 		return fmt.Errorf("demo: Strava authorization: %w", err)
 	}
 
@@ -273,6 +265,17 @@ func demoRun(ctx context.Context, f *Factory, opts *DemoOptions) error {
 	st.Close()
 	fmt.Fprintf(out, "\nThe emulators keep running while the dashboard is open; the demo's data stays in %s.\n", d.dataDir)
 	return serveRun(ctx, df, &ServeOptions{IO: opts.IO, Addr: "127.0.0.1:0"}, nil)
+}
+
+// clickAuthorize is the person clicking "Authorize" on the Strava
+// emulator's page.
+func clickAuthorize(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
 }
 
 // demoCheck prints the outcome and checks it: every workout on Strava

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -120,7 +122,7 @@ func (f *Factory) stravaSink(ctx context.Context) (*strava.Sink, error) {
 	opt.BackfillMute = c.Strava.BackfillMute
 	opt.GearID = c.Strava.GearID
 	opt.LegacyIdentity = c.Strava.LegacyIdentity
-	if f.local {
+	if f.local || isLoopback(c.Strava.URL) {
 		opt.Pacer = localPacer()
 	}
 	return strava.New(opt)
@@ -162,7 +164,7 @@ func (f *Factory) zeppOptions(warn func(string)) (zepp.Options, error) {
 		return zepp.Options{}, err
 	}
 	o := zepp.Options{BaseURL: c.Zepp.URL, Store: store}
-	if f.local {
+	if f.local || isLoopback(c.Zepp.URL) {
 		o.Pacer = localPacer()
 	}
 	if warn != nil {
@@ -213,6 +215,22 @@ func (f *Factory) stravaLinked(ctx context.Context) bool {
 	}
 	_, err = ts.Get(ctx, oauth.DefaultTokenName)
 	return err == nil
+}
+
+// isLoopback reports whether a configured service URL is on this machine:
+// an emulator or a test server, which needs none of the pacing that is
+// owed to the real services.
+func isLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // localPacer paces calls to emulators on this machine: no politeness

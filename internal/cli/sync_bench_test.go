@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// TestMain lets BenchmarkSync run this test binary as bandsync itself.
+func TestMain(m *testing.M) {
+	if os.Getenv("BANDSYNC_BENCH_CHILD") == "1" {
+		os.Exit(Main())
+	}
+	os.Exit(m.Run())
+}
+
+// BenchmarkSync measures what bandsync itself costs per workout: the demo's
+// emulators run in this process, and `bandsync sync` (a copy of this test
+// binary acting as bandsync) runs as a child process against them, so its
+// CPU time and peak RSS are bandsync's alone — listing, fetching and
+// decoding, encoding FIT twice (Strava and the archive), uploading,
+// confirming and the ledger — without the emulators' work of generating
+// and reading the files. Delays are zero. BANDSYNC_BENCH_WORKOUTS sets the
+// history's length (default 1000; the README's figure uses 10000):
+//
+//	BANDSYNC_BENCH_WORKOUTS=10000 go test -run '^$' -bench '^BenchmarkSync$' -benchtime 1x ./internal/cli
+func BenchmarkSync(b *testing.B) {
+	n := 1000
+	if v := os.Getenv("BANDSYNC_BENCH_WORKOUTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var cpu, wall time.Duration
+	var rss int64
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, Getenv: func(string) string { return "" }, Quiet: true}
+		f.dataDir = filepath.Join(dir, "data")
+		opts := &DemoOptions{IO: f.IO, Quiet: true, Workouts: n, Seed: 1, ProcessingDelay: time.Nanosecond}
+		d, err := startDemo(f, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		df := demoFactory(f, d)
+		ctx := context.Background()
+		if err := authZeppRun(ctx, df, &AuthZeppOptions{IO: IOStreams{In: strings.NewReader(demoPassword + "\n"), Out: io.Discard, ErrOut: io.Discard},
+			Email: demoEmail, PasswordStdin: true}); err != nil {
+			b.Fatal(err)
+		}
+		if err := authStravaRun(ctx, df, &AuthStravaOptions{IO: f.IO, OpenBrowser: clickAuthorize, Timeout: time.Minute}); err != nil {
+			b.Fatal(err)
+		}
+		cfgText, err := toml.Marshal(df.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfgPath := filepath.Join(dir, "config.toml")
+		if err := os.WriteFile(cfgPath, cfgText, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		cmd := exec.Command(os.Args[0], "sync", "--quiet", "--wait", "--config", cfgPath, "--data-dir", d.dataDir)
+		cmd.Env = append(os.Environ(), "BANDSYNC_BENCH_CHILD=1")
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		b.StartTimer()
+		start := time.Now()
+		err = cmd.Run()
+		wall += time.Since(start)
+		b.StopTimer()
+		d.close()
+		if err != nil {
+			b.Fatalf("bandsync sync: %v\n%s", err, stderr.String())
+		}
+		if got := len(d.strava.Activities()); got != n {
+			b.Fatalf("%d activities on the Strava emulator, want %d", got, n)
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		rss = max(rss, ru.Maxrss) // KiB on Linux
+		b.StartTimer()
+	}
+	per := float64(b.N * n)
+	b.ReportMetric(float64(cpu.Microseconds())/1000/per, "cpu-ms/workout")
+	b.ReportMetric(float64(wall.Microseconds())/1000/per, "wall-ms/workout")
+	b.ReportMetric(float64(rss)/1024, "peak-RSS-MB")
+}
