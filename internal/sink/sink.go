@@ -131,3 +131,14 @@ type Prefetcher interface {
 type Rememberer interface {
 	Remember(key string, w *workout.Workout)
 }
+
+// Local is implemented by sinks whose Put either finishes or leaves nothing
+// behind, in this process, with nothing sent elsewhere (the archive: files
+// written whole and renamed into place). A crash can then never leave an
+// outcome unknown, so the syncer does not record the intent to Put (a
+// durable write) before calling it: a Put repeated after a crash finds the
+// key and answers Duplicate.
+type Local interface {
+	// Local is a marker; it does nothing.
+	Local()
+}

@@ -235,9 +235,14 @@ func backoff(attempts int) time.Duration {
 // blindly.
 func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink, w *workout.Workout) (string, error) {
 	name, wid, key := sk.Name(), j.rec.ID, j.rec.Key()
+	_, local := sk.(sink.Local)
 	for {
-		if err := s.led.MarkUploading(ctx, wid, name, key, ""); err != nil {
-			return "", ledgerErr(err)
+		// The intent is recorded where a crash could leave an outcome
+		// unknown; a local sink's Put is all or nothing.
+		if !local {
+			if err := s.led.MarkUploading(ctx, wid, name, key, ""); err != nil {
+				return "", ledgerErr(err)
+			}
 		}
 		// Once the request may be on its way, let it finish and record its
 		// outcome even if the run is told to stop: a stop cancels it only

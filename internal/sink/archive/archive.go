@@ -134,7 +134,13 @@ type Archive struct {
 	wrap func(io.Writer) io.Writer
 }
 
-var _ sink.Sink = (*Archive)(nil)
+var (
+	_ sink.Sink  = (*Archive)(nil)
+	_ sink.Local = (*Archive)(nil)
+)
+
+// Local implements sink.Local: Put writes whole files or none.
+func (a *Archive) Local() {}
 
 // cached is what List read from one file; it is also an index entry.
 type cached struct {
