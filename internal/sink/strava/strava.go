@@ -12,7 +12,6 @@ package strava
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/format/fit"
