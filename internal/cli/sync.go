@@ -322,7 +322,16 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 		return err
 	}
 	defer st.Close()
-	if opts.RetryFailed && !opts.DryRun {
+	if opts.DryRun {
+		// Plan on a copy: the real ledger must not learn of the listed
+		// workouts, or the next real run would not call them new.
+		if st, err = st.Scratch(ctx); err != nil {
+			closeTr()
+			return err
+		}
+		defer st.Close()
+	}
+	if opts.RetryFailed { // on the copy in a dry run
 		n, err := st.RetryFailed(ctx, "")
 		if err != nil {
 			return err

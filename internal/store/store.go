@@ -79,6 +79,8 @@ type Store struct {
 	// beforeCommit, when set (by tests), runs inside every write
 	// transaction just before it commits.
 	beforeCommit func(ctx context.Context, op string)
+	// scratch is removed by Close: the folder of a Scratch copy.
+	scratch string
 }
 
 // Option configures Open and OpenReadOnly.
@@ -223,7 +225,34 @@ func (s *Store) Close() error {
 		err = lerr
 	}
 	s.lock = nil
+	if s.scratch != "" {
+		os.RemoveAll(s.scratch)
+		s.scratch = ""
+	}
 	return err
+}
+
+// Scratch returns a private copy of the ledger, for a run that must leave
+// the real one as it was (sync --dry-run lists and plans as a real run
+// would, and the next real run still finds the same workouts new). The
+// copy lives in a temporary folder that its Close removes.
+func (s *Store) Scratch(ctx context.Context) (*Store, error) {
+	dir, err := os.MkdirTemp("", "bandsync-dry-run-")
+	if err != nil {
+		return nil, fmt.Errorf("copy the ledger for a dry run: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("copy the ledger for a dry run: %w", s.explain(err))
+	}
+	c, err := Open(ctx, dir, WithClock(s.now))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c.scratch = dir
+	return c, nil
 }
 
 // setUp checks the file is a sound bandsync database, switches it to WAL

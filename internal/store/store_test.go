@@ -611,3 +611,35 @@ func TestDamagedBytes(t *testing.T) {
 	}
 	t.Logf("%d of 100 damaged copies reported as damaged", corrupt)
 }
+
+// A scratch copy holds what the ledger holds; writing it leaves the ledger
+// as it was, and closing it removes it.
+func TestScratch(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	addWorkout(t, s, 1, "strava")
+	c, err := s.Scratch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path() == s.Path() {
+		t.Fatalf("scratch copy at the ledger's own path")
+	}
+	if _, n, err := c.Workouts(ctx, Filter{}); err != nil || n != 1 {
+		t.Fatalf("copy has %d workouts (%v), want 1", n, err)
+	}
+	addWorkout(t, c, 2, "strava")
+	if _, n, err := c.Workouts(ctx, Filter{}); err != nil || n != 2 {
+		t.Fatalf("copy has %d workouts after a write (%v), want 2", n, err)
+	}
+	if _, n, err := s.Workouts(ctx, Filter{}); err != nil || n != 1 {
+		t.Fatalf("ledger has %d workouts after the copy was written (%v), want 1", n, err)
+	}
+	dir := filepath.Dir(c.Path())
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("scratch folder left behind: %v", err)
+	}
+}
