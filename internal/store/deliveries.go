@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bandsync/bandsync/internal/errclass"
@@ -404,13 +405,22 @@ type PendingFilter struct {
 	// Limit caps the number returned (0: no cap).
 	Limit int
 	Order Order
+	// After, when set, keeps the workouts that come after it in
+	// OldestFirst order: the next page of a plan.
+	After Cursor
 }
 
-// Pending returns the deliveries to sink that are due for work: Pending
-// ones, and Failed ones whose NextRetry has come, in start-time order.
-func (s *Store) Pending(ctx context.Context, sink string, f PendingFilter) ([]Due, error) {
-	cond := `d.sink = ? AND (d.state = 'pending' OR (d.state = 'failed' AND d.next_retry_ms <= ?))`
-	args := []any{sink, ms(s.now())}
+// Cursor is a position in OldestFirst order: a workout's start and ID.
+type Cursor struct {
+	Start time.Time
+	ID    WorkoutID
+}
+
+// CursorOf is the position of workout r.
+func CursorOf(r Record) Cursor { return Cursor{Start: r.Start, ID: r.ID} }
+
+// where adds f's conditions on the workouts (w) to cond and args.
+func (f PendingFilter) where(cond string, args []any) (string, []any) {
 	if f.Source != "" {
 		cond += ` AND w.source = ?`
 		args = append(args, f.Source)
@@ -423,6 +433,72 @@ func (s *Store) Pending(ctx context.Context, sink string, f PendingFilter) ([]Du
 		cond += ` AND w.start_ms < ?`
 		args = append(args, ms(f.Until))
 	}
+	if f.After != (Cursor{}) {
+		cond += ` AND (w.start_ms > ? OR (w.start_ms = ? AND w.id > ?))`
+		at := ms(f.After.Start)
+		args = append(args, at, at, f.After.ID)
+	}
+	return cond, args
+}
+
+// dueCond selects the deliveries that are due for work now.
+const dueCond = `(d.state = 'pending' OR (d.state = 'failed' AND d.next_retry_ms <= ?))`
+
+// DueStats describes the deliveries due for work to some sinks.
+type DueStats struct {
+	Workouts    int            // workouts with at least one due delivery
+	First, Last time.Time      // their earliest and latest start
+	BySink      map[string]int // due deliveries per sink
+}
+
+// DueStats counts the deliveries to sinks that Pending would return, and
+// the workouts they belong to, without loading them.
+func (s *Store) DueStats(ctx context.Context, sinks []string, f PendingFilter) (DueStats, error) {
+	st := DueStats{BySink: map[string]int{}}
+	if len(sinks) == 0 {
+		return st, nil
+	}
+	args := []any{ms(s.now())}
+	in := strings.Repeat("?, ", len(sinks)-1) + "?"
+	for _, n := range sinks {
+		args = append(args, n)
+	}
+	cond, args := f.where(dueCond+` AND d.sink IN (`+in+`)`, args)
+	err := s.readTx(ctx, "count due deliveries", func(tx *txq) error {
+		rows, err := tx.QueryContext(ctx, `SELECT d.sink, COUNT(*) FROM deliveries d JOIN workouts w ON w.id = d.workout_id
+			WHERE `+cond+` GROUP BY d.sink`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			var n int
+			if err := rows.Scan(&name, &n); err != nil {
+				return err
+			}
+			st.BySink[name] = n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var first, last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT w.id), MIN(w.start_ms), MAX(w.start_ms)
+			FROM deliveries d JOIN workouts w ON w.id = d.workout_id WHERE `+cond, args...).Scan(&st.Workouts, &first, &last); err != nil {
+			return err
+		}
+		if first.Valid {
+			st.First, st.Last = fromMS(first.Int64), fromMS(last.Int64)
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Pending returns the deliveries to sink that are due for work: Pending
+// ones, and Failed ones whose NextRetry has come, in start-time order.
+func (s *Store) Pending(ctx context.Context, sink string, f PendingFilter) ([]Due, error) {
+	cond, args := f.where(`d.sink = ? AND `+dueCond, []any{sink, ms(s.now())})
 	limit := int64(f.Limit)
 	if limit <= 0 {
 		limit = -1

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -413,5 +414,56 @@ func TestMetaAndStreams(t *testing.T) {
 	data, _, err := s.Streams(ctx, "strava", "1")
 	if err != nil || string(data) != `{"time":[0,1,2]}` {
 		t.Errorf("streams: %s %v", data, err)
+	}
+}
+
+// Paging through the due deliveries with a cursor visits each once, in
+// order, and DueStats counts what Pending would return.
+func TestPendingPagesAndDueStats(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	var ids []WorkoutID
+	for i := range 9 {
+		ids = append(ids, addWorkout(t, s, i, "strava"))
+		if i%3 == 0 {
+			addWorkout(t, s, i, "archive")
+		}
+	}
+	if err := s.MarkDone(ctx, ids[4], "strava", "a4"); err != nil {
+		t.Fatal(err)
+	}
+	var seen []WorkoutID
+	var at Cursor
+	for {
+		page, err := s.Pending(ctx, "strava", PendingFilter{After: at, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, d := range page {
+			seen = append(seen, d.Workout.ID)
+		}
+		at = CursorOf(page[len(page)-1].Workout)
+	}
+	want := slices.Delete(slices.Clone(ids), 4, 5)
+	if !slices.Equal(seen, want) {
+		t.Fatalf("paged %v, want %v", seen, want)
+	}
+	st, err := s.DueStats(ctx, []string{"strava", "archive"}, PendingFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Workouts != 8 || st.BySink["strava"] != 8 || st.BySink["archive"] != 3 ||
+		!st.First.Equal(ref(0).Start) || !st.Last.Equal(ref(8).Start) {
+		t.Fatalf("DueStats = %+v", st)
+	}
+	after, err := s.DueStats(ctx, []string{"strava", "archive"}, PendingFilter{After: Cursor{Start: ref(5).Start, ID: ids[5]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Workouts != 3 || after.BySink["strava"] != 3 || after.BySink["archive"] != 1 {
+		t.Fatalf("DueStats after the 6th = %+v", after)
 	}
 }

@@ -15,34 +15,55 @@ import (
 	"github.com/bandsync/bandsync/internal/workout"
 )
 
-// apply sends the planned workouts in batches, confirming accepted uploads
-// in bulk after each batch, and waits a little at the end for the last ones.
-func (s *Syncer) apply(ctx context.Context, rep *Report, jobs []job) error {
+// apply sends the due workouts, oldest first, in batches: each batch is
+// planned from the ledger when its turn comes (so a history of any length
+// holds one batch in memory) and the uploads it leaves processing are
+// confirmed in bulk before the next. At the end it waits a little for the
+// last ones.
+func (s *Syncer) apply(ctx context.Context, rep *Report) error {
 	tr := s.opt.Tracker
-	if len(jobs) == 0 {
+	stats, err := s.led.DueStats(ctx, s.sinkNames(), s.dueFilter())
+	if err != nil {
+		return ledgerErr(err)
+	}
+	if stats.Workouts == 0 {
 		return s.finish(ctx, rep)
 	}
-	s.prefetch(ctx, jobs)
-	tr.Start(progress.Uploading, len(jobs))
+	s.prefetch(ctx, stats.First, stats.Last)
+	tr.Start(progress.Uploading, stats.Workouts)
 	defer tr.End(progress.Uploading)
-	for start := 0; start < len(jobs); start += s.opt.Batch {
-		end := min(start+s.opt.Batch, len(jobs))
-		if err := s.applyBatch(ctx, rep, jobs[start:end]); err != nil {
-			s.countLeft(rep, jobs[end:])
-			return err
+	var at store.Cursor
+	for {
+		jobs, more, err := s.plan(ctx, at, s.opt.Batch)
+		if err != nil {
+			return ledgerErr(err)
 		}
-		if s.allLimited(rep) && !s.opt.Wait {
-			s.countLeft(rep, jobs[end:])
+		if len(jobs) == 0 {
 			break
 		}
-		if end < len(jobs) {
-			if err := s.reconcileAll(ctx, rep, false); err != nil {
-				s.countLeft(rep, jobs[end:])
-				return err
-			}
+		at = store.CursorOf(jobs[len(jobs)-1].rec)
+		if err := s.applyBatch(ctx, rep, jobs); err != nil {
+			return errors.Join(err, s.countLeft(ctx, rep, at))
+		}
+		if !more {
+			break
+		}
+		if s.allLimited(rep) && !s.opt.Wait {
+			return errors.Join(s.countLeft(ctx, rep, at), s.finish(ctx, rep))
+		}
+		if err := s.reconcileAll(ctx, rep, false); err != nil {
+			return errors.Join(err, s.countLeft(ctx, rep, at))
 		}
 	}
 	return s.finish(ctx, rep)
+}
+
+func (s *Syncer) sinkNames() []string {
+	names := make([]string, len(s.sinks))
+	for i, sk := range s.sinks {
+		names[i] = sk.Name()
+	}
+	return names
 }
 
 // finish confirms what is still processing, waiting up to ConfirmWait.
@@ -75,9 +96,9 @@ func (s *Syncer) finish(ctx context.Context, rep *Report) error {
 	}
 }
 
-// prefetch lets sinks that can list a window once do so for the whole plan.
-func (s *Syncer) prefetch(ctx context.Context, jobs []job) {
-	lo, hi := jobs[0].rec.Start, jobs[len(jobs)-1].rec.Start
+// prefetch lets sinks that can list a window once do so for the whole plan,
+// whose workouts start from lo to hi.
+func (s *Syncer) prefetch(ctx context.Context, lo, hi time.Time) {
 	for _, sk := range s.sinks {
 		p, ok := sk.(sink.Prefetcher)
 		if !ok {
@@ -123,7 +144,11 @@ feed:
 	}
 	close(work)
 	wg.Wait()
-	s.countLeft(rep, jobs[sent:])
+	for _, j := range jobs[sent:] {
+		for n := range j.dues {
+			rep.sink(n).Left++
+		}
+	}
 	if stop != nil {
 		return stop
 	}
@@ -361,11 +386,16 @@ func (s *Syncer) allLimited(rep *Report) bool {
 	return rep.LimitedSink != "" && len(s.sinks) == 1
 }
 
-// countLeft counts the deliveries of jobs not attempted.
-func (s *Syncer) countLeft(rep *Report, jobs []job) {
-	for _, j := range jobs {
-		for n := range j.dues {
-			rep.sink(n).Left++
-		}
+// countLeft counts the due deliveries after at, which this run leaves.
+func (s *Syncer) countLeft(ctx context.Context, rep *Report, at store.Cursor) error {
+	f := s.dueFilter()
+	f.After = at
+	stats, err := s.led.DueStats(context.WithoutCancel(ctx), s.sinkNames(), f)
+	if err != nil {
+		return ledgerErr(err)
 	}
+	for name, n := range stats.BySink {
+		rep.sink(name).Left += n
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ type Ledger interface {
 	UpsertWorkouts(ctx context.Context, refs []store.Ref, sinks ...string) ([]store.Upserted, error)
 	EnsureDelivery(ctx context.Context, wid store.WorkoutID, sink string) (store.Delivery, error)
 	Pending(ctx context.Context, sink string, f store.PendingFilter) ([]store.Due, error)
+	DueStats(ctx context.Context, sinks []string, f store.PendingFilter) (store.DueStats, error)
 	Uploading(ctx context.Context, sink string) ([]store.Due, error)
 	MarkUploading(ctx context.Context, wid store.WorkoutID, sink, key, uploadID string) error
 	MarkDone(ctx context.Context, wid store.WorkoutID, sink, activityID string) error
@@ -305,17 +306,17 @@ func (s *Syncer) Run(ctx context.Context) (*Report, error) {
 	if err := s.list(ctx, rep); err != nil {
 		return rep, err
 	}
-	jobs, err := s.plan(ctx)
-	if err != nil {
-		return rep, err
-	}
 	if s.opt.DryRun {
+		jobs, _, err := s.plan(ctx, store.Cursor{}, 0)
+		if err != nil {
+			return rep, err
+		}
 		for _, j := range jobs {
 			rep.Plan = append(rep.Plan, PlanItem{Key: j.rec.Key(), Start: j.rec.Start, Sport: j.rec.Sport, Sinks: j.sinkNames()})
 		}
 		return rep, nil
 	}
-	if err := s.apply(ctx, rep, jobs); err != nil {
+	if err := s.apply(ctx, rep); err != nil {
 		return rep, err
 	}
 	if rep.LimitedSink != "" && !s.opt.Wait {
@@ -342,13 +343,20 @@ func (j job) sinkNames() []string {
 	return names
 }
 
-// plan returns the due deliveries grouped by workout, oldest first.
-func (s *Syncer) plan(ctx context.Context) ([]job, error) {
+// plan returns the due deliveries grouped by workout, oldest first: the
+// first limit workouts after the cursor (every one when limit is 0), and
+// whether more come after them.
+func (s *Syncer) plan(ctx context.Context, after store.Cursor, limit int) (jobs []job, more bool, err error) {
 	byID := map[store.WorkoutID]*job{}
+	f := s.dueFilter()
+	f.After = after
+	if limit > 0 {
+		f.Limit = limit + 1
+	}
 	for _, sk := range s.sinks {
-		due, err := s.led.Pending(ctx, sk.Name(), store.PendingFilter{Source: s.src.Name(), Since: s.opt.Since, Until: s.opt.Until, Order: store.OldestFirst})
+		due, err := s.led.Pending(ctx, sk.Name(), f)
 		if err != nil {
-			return nil, fmt.Errorf("plan: %w", err)
+			return nil, false, fmt.Errorf("plan: %w", err)
 		}
 		for _, d := range due {
 			j := byID[d.Workout.ID]
@@ -359,7 +367,7 @@ func (s *Syncer) plan(ctx context.Context) ([]job, error) {
 			j.dues[sk.Name()] = d.Delivery
 		}
 	}
-	jobs := make([]job, 0, len(byID))
+	jobs = make([]job, 0, len(byID))
 	for _, j := range byID {
 		jobs = append(jobs, *j)
 	}
@@ -369,7 +377,18 @@ func (s *Syncer) plan(ctx context.Context) ([]job, error) {
 		}
 		return jobs[a].rec.ID < jobs[b].rec.ID
 	})
-	return jobs, nil
+	// Each sink's page holds its first limit+1; past the limit-th workout
+	// of the union a sink's list may be cut short, so the rest waits for
+	// the next page.
+	if limit > 0 && len(jobs) > limit {
+		jobs, more = jobs[:limit], true
+	}
+	return jobs, more, nil
+}
+
+// dueFilter selects the deliveries this run works on.
+func (s *Syncer) dueFilter() store.PendingFilter {
+	return store.PendingFilter{Source: s.src.Name(), Since: s.opt.Since, Until: s.opt.Until, Order: store.OldestFirst}
 }
 
 // label names a workout for a person: "2023-10-29 08:45 run".
