@@ -226,9 +226,12 @@ func (s *Sink) fixupByID(ctx context.Context, key, activityID string) error {
 }
 
 // fixup PUTs what activity a needs to look like key's workout, if anything.
+// The intent is then done with (a fix-up the rate limit refuses is queued
+// with its own copy), so a long backfill does not keep one per workout.
 func (s *Sink) fixup(ctx context.Context, key string, a api.SummaryActivity) error {
 	s.mu.Lock()
 	in, ok := s.intents[key]
+	delete(s.intents, key)
 	s.mu.Unlock()
 	if !ok {
 		return nil
