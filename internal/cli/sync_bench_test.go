@@ -16,17 +16,9 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-// TestMain lets BenchmarkSync run this test binary as bandsync itself.
-func TestMain(m *testing.M) {
-	if os.Getenv("BANDSYNC_BENCH_CHILD") == "1" {
-		os.Exit(Main())
-	}
-	os.Exit(m.Run())
-}
-
 // BenchmarkSync measures what bandsync itself costs per workout: the demo's
-// emulators run in this process, and `bandsync sync` (a copy of this test
-// binary acting as bandsync) runs as a child process against them, so its
+// emulators run in this process, and `bandsync sync` (built from
+// cmd/bandsync) runs as a child process against them, so its
 // CPU time and peak RSS are bandsync's alone — listing, fetching and
 // decoding, encoding FIT twice (Strava and the archive), uploading,
 // confirming and the ledger — without the emulators' work of generating
@@ -42,7 +34,11 @@ func BenchmarkSync(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var cpu, wall time.Duration
+	bin := filepath.Join(b.TempDir(), "bandsync")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/bandsync/bandsync/cmd/bandsync").CombinedOutput(); err != nil {
+		b.Fatalf("build bandsync: %v\n%s", err, out)
+	}
+	var cpu, sys, wall time.Duration
 	var rss int64
 	for b.Loop() {
 		b.StopTimer()
@@ -72,8 +68,7 @@ func BenchmarkSync(b *testing.B) {
 			b.Fatal(err)
 		}
 		var stderr bytes.Buffer
-		cmd := exec.Command(os.Args[0], "sync", "--quiet", "--wait", "--config", cfgPath, "--data-dir", d.dataDir)
-		cmd.Env = append(os.Environ(), "BANDSYNC_BENCH_CHILD=1")
+		cmd := exec.Command(bin, "sync", "--quiet", "--wait", "--config", cfgPath, "--data-dir", d.dataDir)
 		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 		b.StartTimer()
 		start := time.Now()
@@ -89,11 +84,13 @@ func BenchmarkSync(b *testing.B) {
 		}
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		sys += time.Duration(ru.Stime.Nano())
 		rss = max(rss, ru.Maxrss) // KiB on Linux
 		b.StartTimer()
 	}
 	per := float64(b.N * n)
 	b.ReportMetric(float64(cpu.Microseconds())/1000/per, "cpu-ms/workout")
+	b.ReportMetric(float64(sys.Microseconds())/1000/per, "sys-ms/workout")
 	b.ReportMetric(float64(wall.Microseconds())/1000/per, "wall-ms/workout")
 	b.ReportMetric(float64(rss)/1024, "peak-RSS-MB")
 }

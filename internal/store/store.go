@@ -169,24 +169,52 @@ func OpenReadOnly(ctx context.Context, dir string, opts ...Option) (*Store, erro
 		}
 		return nil, err
 	}
-	dsn := s.dsn(url.Values{
+	q := url.Values{
 		"mode": {"ro"},
 		"_pragma": {
 			fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
 			"query_only(1)",
 		},
-	})
-	var err error
-	s.db, err = sql.Open("sqlite", dsn)
-	if err == nil {
-		s.db.SetMaxOpenConns(4)
-		err = s.checkVersion(ctx)
+	}
+	err := s.openDB(ctx, q)
+	if err != nil && !dirWritable(dir) {
+		// A WAL database in a folder this user may not write (a backup, a
+		// read-only mount): SQLite cannot create the shared-memory file a
+		// reader needs, but can read the file as it is, which a writer
+		// that closed cleanly left complete.
+		q.Set("immutable", "1")
+		err = s.openDB(ctx, q)
 	}
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// openDB opens the database with the URI query q and checks its version.
+func (s *Store) openDB(ctx context.Context, q url.Values) error {
+	if s.db != nil {
+		s.db.Close()
+	}
+	var err error
+	s.db, err = sql.Open("sqlite", s.dsn(q))
+	if err != nil {
+		return err
+	}
+	s.db.SetMaxOpenConns(4)
+	return s.checkVersion(ctx)
+}
+
+// dirWritable reports whether this process may create files in dir.
+func dirWritable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".bandsync-probe-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
 }
 
 func newStore(dir string, opts []Option) *Store {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -641,5 +642,70 @@ func TestScratch(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("scratch folder left behind: %v", err)
+	}
+}
+
+// A ledger in a folder this user may not write is still read: SQLite
+// cannot make its shared-memory file there, so the file is read as is.
+// As root (who may write anywhere) the reading runs in a copy of this test
+// binary as the user nobody.
+func TestReadOnlyFolder(t *testing.T) {
+	if dir := os.Getenv("BANDSYNC_TEST_READONLY_DIR"); dir != "" {
+		readOnlyLedger(t, dir)
+		return
+	}
+	s, _ := openTest(t)
+	addWorkout(t, s, 1, "strava")
+	dir := filepath.Dir(s.Path())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{s.Path(), dir} {
+		if err := os.Chmod(p, 0o555); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	if os.Geteuid() != 0 {
+		readOnlyLedger(t, dir)
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("running as nobody is set up for Linux only")
+	}
+	// nobody must reach the binary and the folder.
+	bin := filepath.Join(t.TempDir(), "store.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Dir(bin), filepath.Dir(filepath.Dir(bin)), filepath.Dir(dir)} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "-test.run=^TestReadOnlyFolder$", "-test.v")
+	cmd.Env = append(os.Environ(), "BANDSYNC_TEST_READONLY_DIR="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "PASS") {
+		t.Fatalf("reading as nobody: %v\n%s", err, out)
+	}
+}
+
+func readOnlyLedger(t *testing.T, dir string) {
+	if dirWritable(dir) {
+		t.Fatalf("%s is writable", dir)
+	}
+	r, err := OpenReadOnly(t.Context(), dir)
+	if err != nil {
+		t.Fatalf("OpenReadOnly in a read-only folder: %v", err)
+	}
+	defer r.Close()
+	if _, n, err := r.Workouts(t.Context(), Filter{}); err != nil || n != 1 {
+		t.Fatalf("read %d workouts (%v), want 1", n, err)
 	}
 }
