@@ -230,10 +230,11 @@ func set(ctx context.Context, tx *txq, wid WorkoutID, sink string, to State, now
 }
 
 // MarkUploading records the intent to send the workout to sink under the
-// idempotency key, and is durable on disk when it returns: call it before
-// sending, so that after any crash the delivery is Uploading and is
-// reconciled with the sink before anything is sent again. Call it again
-// with the sink's upload ID once the sink accepted the upload.
+// idempotency key, and without an upload ID is durable on disk when it
+// returns: call it so before sending, so that after any crash the delivery
+// is Uploading and is reconciled with the sink before anything is sent
+// again. Call it again with the sink's upload ID once the sink accepted
+// the upload.
 //
 // From Pending, or Failed with a NextRetry (a permanent failure is retried
 // only through Retry or a change at the source); from Uploading it only
@@ -243,7 +244,10 @@ func (s *Store) MarkUploading(ctx context.Context, wid WorkoutID, sink, key, upl
 		return errors.New("mark uploading: empty idempotency key")
 	}
 	var cur State
-	return s.transition(ctx, wid, sink, Uploading, true, func(d Delivery) (bool, string) {
+	// The intent must be on disk before the upload may be; the upload ID
+	// that follows only saves a listing when reconciling.
+	durable := uploadID == ""
+	return s.transition(ctx, wid, sink, Uploading, durable, func(d Delivery) (bool, string) {
 		cur = d.State
 		switch {
 		case d.State == Pending:
