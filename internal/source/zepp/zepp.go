@@ -245,7 +245,7 @@ func (src *Source) history(ctx context.Context, cursor int64) (*page, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list Zepp workouts: %w", err)
+		return nil, fmt.Errorf("read the Zepp history: %w", err)
 	}
 	return p, nil
 }
