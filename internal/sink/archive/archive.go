@@ -124,9 +124,10 @@ type Archive struct {
 
 	mu    sync.Mutex // serialises Put, guards cache and keys
 	cache map[string]cached
-	// keys is the last scan's files by key, kept up to date by Put, so a
-	// Put does not list the whole archive again; nil until the first scan.
-	keys    map[string][]file
+	// keys is the last scan's primary file (see primary) by key, kept up
+	// to date by Put, so a Put does not list the whole archive again; nil
+	// until the first scan.
+	keys    map[string]string
 	indexed bool // cache loaded from the index file
 	dirty   bool // cache differs from the index file
 
@@ -238,12 +239,12 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	files, err := a.filesOf(ctx, key)
+	held, err := a.held(ctx, key)
 	if err != nil {
 		return sink.Result{}, err
 	}
-	if len(files) > 0 {
-		return sink.Result{Outcome: sink.Duplicate, ActivityID: a.primary(files).rel, MatchedBy: "key"}, nil
+	if held != "" {
+		return sink.Result{Outcome: sink.Duplicate, ActivityID: held, MatchedBy: "key"}, nil
 	}
 
 	year, base := fileName(w, key)
@@ -285,11 +286,9 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 		placed = append(placed, final)
 	}
 	atomicfile.SyncDir(dir)
-	nameTime, _ := time.Parse("2006-01-02T1504", base[:len("2006-01-02T1504")])
-	for _, f := range formats {
-		a.keys[key] = append(a.keys[key], file{rel: year + "/" + base + "." + string(f), format: f, sport: w.Sport.String(), nameTime: nameTime})
-	}
-	return sink.Result{Outcome: sink.Created, ActivityID: path.Join(year, base+"."+string(formats[0]))}, nil
+	id := path.Join(year, base+"."+string(formats[0]))
+	a.keys[key] = id
+	return sink.Result{Outcome: sink.Created, ActivityID: id}, nil
 }
 
 func (a *Archive) formatsFor(w *workout.Workout) []Format {
@@ -351,26 +350,25 @@ func diskError(op, dir string, err error) error {
 	return errclass.New(errclass.ClassOf(err), fmt.Errorf("archive: %s in %s: %w", op, dir, err))
 }
 
-// filesOf returns key's files. It scans the archive on its first call and
-// then trusts what it saw and what Put wrote since, checking only that a
-// key's files are still there: one process writes an archive at a time,
-// and a person who deletes a workout's files gets it written again.
-// Called with a.mu held.
-func (a *Archive) filesOf(ctx context.Context, key string) ([]file, error) {
+// held returns the activity ID of key's files, or "" when the archive has
+// none. It scans the archive on its first call and then trusts what it saw
+// and what Put wrote since, checking only that the file is still there:
+// one process writes an archive at a time, and a person who deletes a
+// workout's files gets it written again. Called with a.mu held.
+func (a *Archive) held(ctx context.Context, key string) (string, error) {
 	if a.keys != nil {
-		files := a.keys[key]
-		if len(files) == 0 {
-			return nil, nil
+		id, ok := a.keys[key]
+		if !ok {
+			return "", nil
 		}
-		if _, err := os.Lstat(filepath.Join(a.opt.Dir, filepath.FromSlash(a.primary(files).rel))); err == nil {
-			return files, nil
+		if _, err := os.Lstat(filepath.Join(a.opt.Dir, filepath.FromSlash(id))); err == nil {
+			return id, nil
 		}
 	}
-	groups, err := a.scan(ctx)
-	if err != nil {
-		return nil, err
+	if _, err := a.scan(ctx); err != nil {
+		return "", err
 	}
-	return groups[key], nil
+	return a.keys[key], nil
 }
 
 // scan lists the archive's workout files by key and remembers them in
@@ -380,7 +378,7 @@ func (a *Archive) scan(ctx context.Context) (map[string][]file, error) {
 	groups := map[string][]file{}
 	years, err := os.ReadDir(a.opt.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		a.keys = groups
+		a.keys = map[string]string{}
 		return groups, nil
 	}
 	if err != nil {
@@ -413,7 +411,10 @@ func (a *Archive) scan(ctx context.Context) (map[string][]file, error) {
 			groups[m[3]] = append(groups[m[3]], file{rel: y.Name() + "/" + e.Name(), format: f, sport: m[2], nameTime: t})
 		}
 	}
-	a.keys = groups
+	a.keys = make(map[string]string, len(groups))
+	for key, files := range groups {
+		a.keys[key] = a.primary(files).rel
+	}
 	return groups, nil
 }
 

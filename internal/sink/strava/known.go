@@ -12,61 +12,79 @@ import (
 // map polyline too. A ten-year history is tens of thousands of them.
 type knownActivity struct {
 	id, uploadID int64
-	start        time.Time
-	elapsed      time.Duration
+	start        int64 // Unix seconds: Strava's start_date has no fraction
+	elapsed      int32 // seconds
 	sport        api.SportType
 }
 
+func (a *knownActivity) startTime() time.Time { return time.Unix(a.start, 0).UTC() }
+
 // knownSet indexes the activities seen in listings by the key in their
-// external_id and by start time, so a Put matches in constant time however
-// long the history. Not safe for concurrent use: Sink.mu guards it.
+// external_id and by start time, so a Put matches in constant or
+// logarithmic time however long the history, in about 100 bytes an
+// activity. Not safe for concurrent use: Sink.mu guards it.
 type knownSet struct {
-	byID    map[int64]knownActivity
-	byKey   map[string]int64  // bandsync's idempotency key → activity ID
-	buckets map[int64][]int64 // start / startTolerance → activity IDs
+	acts   []knownActivity
+	byID   map[int64]int32  // activity ID → index in acts
+	byKey  map[string]int32 // bandsync's idempotency key → index in acts
+	order  []int32          // indexes in acts by start; stale while dirty
+	dirty  bool
+	sports map[api.SportType]api.SportType // one copy of each sport name
 }
 
 func newKnownSet() knownSet {
-	return knownSet{byID: map[int64]knownActivity{}, byKey: map[string]int64{}, buckets: map[int64][]int64{}}
+	return knownSet{byID: map[int64]int32{}, byKey: map[string]int32{}, sports: map[api.SportType]api.SportType{}}
 }
-
-func bucketOf(t time.Time) int64 { return t.Unix() / int64(startTolerance/time.Second) }
 
 // add records a, replacing what was known of the same activity.
 func (k *knownSet) add(a *api.SummaryActivity) {
-	k.byID[a.ID] = knownActivity{
-		id: a.ID, uploadID: a.UploadID, start: a.StartDate,
-		elapsed: time.Duration(a.ElapsedTime) * time.Second, sport: a.SportType,
+	sport, ok := k.sports[a.SportType]
+	if !ok {
+		sport = a.SportType
+		k.sports[sport] = sport
+	}
+	ka := knownActivity{id: a.ID, uploadID: a.UploadID, start: a.StartDate.Unix(), elapsed: int32(a.ElapsedTime), sport: sport}
+	i, seen := k.byID[a.ID]
+	if seen {
+		k.dirty = k.dirty || k.acts[i].start != ka.start
+		k.acts[i] = ka
+	} else {
+		i = int32(len(k.acts))
+		k.acts = append(k.acts, ka)
+		k.byID[a.ID] = i
+		k.order = append(k.order, i)
+		k.dirty = true
 	}
 	if key := keyOf(a.External()); key != "" {
-		k.byKey[key] = a.ID
-	}
-	// An activity whose start was edited stays listed in its old bucket
-	// too; near() checks the start itself, so that costs nothing.
-	b := bucketOf(a.StartDate)
-	if !slices.Contains(k.buckets[b], a.ID) {
-		k.buckets[b] = append(k.buckets[b], a.ID)
+		k.byKey[key] = i
 	}
 }
 
 // withKey returns the activity uploaded under key.
 func (k *knownSet) withKey(key string) (knownActivity, bool) {
-	id, ok := k.byKey[key]
+	i, ok := k.byKey[key]
 	if !ok {
 		return knownActivity{}, false
 	}
-	a, ok := k.byID[id]
-	return a, ok
+	return k.acts[i], true
 }
 
 // near calls fn for every activity that starts within startTolerance of t.
 func (k *knownSet) near(t time.Time, fn func(knownActivity)) {
-	b := bucketOf(t)
-	for _, bucket := range [...]int64{b - 1, b, b + 1} {
-		for _, id := range k.buckets[bucket] {
-			if a, ok := k.byID[id]; ok && bucketOf(a.start) == bucket && absDur(a.start.Sub(t)) <= startTolerance {
-				fn(a)
-			}
+	if k.dirty {
+		slices.SortFunc(k.order, func(x, y int32) int { return int(k.acts[x].start - k.acts[y].start) })
+		k.dirty = false
+	}
+	lo, hi := t.Add(-startTolerance), t.Add(startTolerance)
+	from, _ := slices.BinarySearchFunc(k.order, lo.Unix(), func(i int32, s int64) int { return int(k.acts[i].start - s) })
+	for _, i := range k.order[from:] {
+		a := k.acts[i]
+		st := a.startTime()
+		if st.After(hi) {
+			return
+		}
+		if !st.Before(lo) {
+			fn(a)
 		}
 	}
 }

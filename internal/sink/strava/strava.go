@@ -349,7 +349,7 @@ func (s *Sink) match(key string, w *workout.Workout) (sink.Result, bool) {
 	want := s.intentFor(w)
 	var best *knownActivity
 	s.known.near(w.Start, func(a knownActivity) {
-		if sameWorkout(a, w, want.sport) && (best == nil || absDur(a.start.Sub(w.Start)) < absDur(best.start.Sub(w.Start))) {
+		if sameWorkout(a, w, want.sport) && (best == nil || absDur(a.startTime().Sub(w.Start)) < absDur(best.startTime().Sub(w.Start))) {
 			best = &a
 		}
 	})
@@ -372,10 +372,10 @@ func formatUploadID(id int64) string {
 // workout w: start within ±3 min, elapsed within 10 % or 5 min, and a
 // compatible sport.
 func sameWorkout(a knownActivity, w *workout.Workout, sport api.SportType) bool {
-	if absDur(a.start.Sub(w.Start)) > startTolerance {
+	if absDur(a.startTime().Sub(w.Start)) > startTolerance {
 		return false
 	}
-	we, ae := w.Elapsed(), a.elapsed
+	we, ae := w.Elapsed(), time.Duration(a.elapsed)*time.Second
 	if d := absDur(we - ae); d > elapsedTolerance && float64(d) > elapsedFraction*float64(max(we, ae)) {
 		return false
 	}
