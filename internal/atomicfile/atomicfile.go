@@ -10,7 +10,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
+
+// writers are Temp's write buffers, reused: an archive written during a
+// backfill would otherwise allocate one per file.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 // Temp writes a synced temporary file in dir with mode perm, its name built
 // from name, and returns its path. fill writes the content (buffered). On
@@ -27,7 +32,12 @@ func Temp(dir, name string, perm os.FileMode, fill func(io.Writer) error) (strin
 		os.Remove(tmp)
 		return "", err
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(f)
+	defer func() {
+		bw.Reset(nil) // let go of f
+		writers.Put(bw)
+	}()
 	if err := fill(bw); err != nil {
 		return fail(err)
 	}
