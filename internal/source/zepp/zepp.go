@@ -104,6 +104,9 @@ type Source struct {
 	// reach is how far above a workout's trackid lookup starts its history
 	// page, in seconds (see lookup); 0 until a page has been seen.
 	reach atomic.Int64
+	// lastLookup is the trackid of the last lookup, to tell the direction
+	// Fetch is going in.
+	lastLookup atomic.Int64
 	// pageLen is how many summaries a history page holds: the longest page
 	// seen that has a next one, else Zepp's documented 200 (§2.2).
 	pageLen atomic.Int64
@@ -451,7 +454,8 @@ func hasNoteAbout(notes []string, code string) bool {
 // whole page. A workout missing from the page that reaches down to it is
 // gone: the error matches errclass.ErrNotFound.
 //
-// The syncer fetches oldest first, and history pages run from a cursor
+// The syncer fetches oldest first (a caller going newest first gets pages
+// from just above each workout), and history pages run from a cursor
 // down. A page starting just above the workout would hold it and older
 // ones, already fetched, so every Fetch would cost a page. So the page
 // starts reach seconds above the workout: the last page's seconds per
@@ -464,6 +468,9 @@ func hasNoteAbout(notes []string, code string) bool {
 // next behaves in every client cited (§2.3) [I].
 func (src *Source) lookup(ctx context.Context, trackID int64, id string) ([]byte, error) {
 	reach := src.reach.Load()
+	if prev := src.lastLookup.Swap(trackID); prev != 0 && trackID < prev {
+		reach = 0 // fetching newest first: the page below the workout is the useful one
+	}
 	p, found, err := src.lookupFrom(ctx, trackID+max(reach, 1), id)
 	if err == nil && found == nil && reach > 1 && len(p.summaries) > 0 && p.oldest() > trackID {
 		p, found, err = src.lookupFrom(ctx, trackID+1, id)
