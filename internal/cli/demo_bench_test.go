@@ -21,13 +21,7 @@ import (
 //
 //	BANDSYNC_BENCH_WORKOUTS=10000 go test -run '^$' -bench Demo -benchtime 1x ./internal/cli
 func BenchmarkDemo(b *testing.B) {
-	n := 1000
-	if v := os.Getenv("BANDSYNC_BENCH_WORKOUTS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchWorkouts(b)
 	for b.Loop() {
 		var out bytes.Buffer
 		f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: io.Discard}, Getenv: func(string) string { return "" }, Quiet: true}
@@ -44,6 +38,20 @@ func BenchmarkDemo(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*n), "ms/workout")
 	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+}
+
+// benchWorkouts is the history length of the sync benchmarks:
+// BANDSYNC_BENCH_WORKOUTS, default 1000.
+func benchWorkouts(b *testing.B) int {
+	v := os.Getenv("BANDSYNC_BENCH_WORKOUTS")
+	if v == "" {
+		return 1000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("BANDSYNC_BENCH_WORKOUTS=%q: want a positive number", v)
+	}
+	return n
 }
 
 // peakRSSMB reads the process's peak resident set (VmHWM) on Linux; 0

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,13 +26,7 @@ import (
 //
 //	BANDSYNC_BENCH_WORKOUTS=10000 go test -run '^$' -bench '^BenchmarkSync$' -benchtime 1x ./internal/cli
 func BenchmarkSync(b *testing.B) {
-	n := 1000
-	if v := os.Getenv("BANDSYNC_BENCH_WORKOUTS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchWorkouts(b)
 	bin := filepath.Join(b.TempDir(), "bandsync")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/bandsync/bandsync/cmd/bandsync").CombinedOutput(); err != nil {
 		b.Fatalf("build bandsync: %v\n%s", err, out)
