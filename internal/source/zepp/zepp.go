@@ -104,6 +104,7 @@ type Source struct {
 	// reach is how far above a workout's trackid lookup starts its history
 	// page, in seconds (see lookup); 0 until a page has been seen.
 	reach atomic.Int64
+	lookupMu sync.Mutex // one lookup at a time
 	// lastLookup is the trackid of the last lookup, to tell the direction
 	// Fetch is going in.
 	lastLookup atomic.Int64
@@ -391,11 +392,9 @@ func (src *Source) Fetch(ctx context.Context, r source.Ref) (*workout.Workout, e
 		return nil, err
 	}
 	name := describe(trackID, r.Sport)
-	raw, ok := src.cache.get(r.ID)
-	if !ok {
-		if raw, err = src.lookup(ctx, trackID, r.ID); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
+	raw, err := src.summary(ctx, trackID, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	q := map[string]string{"trackid": strconv.FormatInt(trackID, 10), "source": dsrc}
 	var detail json.RawMessage
@@ -448,6 +447,21 @@ func hasNoteAbout(notes []string, code string) bool {
 		}
 	}
 	return false
+}
+
+// summary returns a workout's raw summary from the cache, else from a
+// history page. Lookups take turns: workers fetching neighbours all miss
+// at once, and the first one's page serves the others.
+func (src *Source) summary(ctx context.Context, trackID int64, id string) ([]byte, error) {
+	if raw, ok := src.cache.get(id); ok {
+		return raw, nil
+	}
+	src.lookupMu.Lock()
+	defer src.lookupMu.Unlock()
+	if raw, ok := src.cache.get(id); ok {
+		return raw, nil
+	}
+	return src.lookup(ctx, trackID, id)
 }
 
 // lookup finds a workout's raw summary in a history page and caches the

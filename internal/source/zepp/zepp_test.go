@@ -786,3 +786,44 @@ func TestFetchOldestFirstPagesForward(t *testing.T) {
 		t.Errorf("%d history requests to fetch %d workouts oldest first, want at most %d", got, n, n/100)
 	}
 }
+
+// Four workers fetching oldest first miss the cache together at each page
+// boundary; one history page serves them all.
+func TestConcurrentFetchSharesLookups(t *testing.T) {
+	e := newEnv(t, emu.Options{})
+	const n = 1000
+	if err := e.srv.AddGenerated(testEmail, n, 7); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t)
+	refs := listAll(t, e.source(t))
+	slices.SortFunc(refs, func(a, b source.Ref) int { return a.Start.Compare(b.Start) })
+	s := e.source(t)
+	e.srv.ResetRequests()
+	work := make(chan source.Ref)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				if _, err := s.Fetch(context.Background(), r); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for _, r := range refs {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := e.srv.Requests(api.PathHistory); got > n/100 {
+		t.Errorf("%d history requests for %d workouts fetched by 4 workers, want at most %d", got, n, n/100)
+	}
+}
