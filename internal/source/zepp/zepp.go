@@ -103,7 +103,7 @@ type Source struct {
 	cache *summaryCache
 	// reach is how far above a workout's trackid lookup starts its history
 	// page, in seconds (see lookup); 0 until a page has been seen.
-	reach atomic.Int64
+	reach    atomic.Int64
 	lookupMu sync.Mutex // one lookup at a time
 	// lastLookup is the trackid of the last lookup, to tell the direction
 	// Fetch is going in.
