@@ -58,6 +58,7 @@ func (s *Syncer) apply(ctx context.Context, rep *Report) error {
 	return s.finish(ctx, rep)
 }
 
+// sinkNames names the sinks, in order.
 func (s *Syncer) sinkNames() []string {
 	names := make([]string, len(s.sinks))
 	for i, sk := range s.sinks {

@@ -151,10 +151,7 @@ func (s *Syncer) record(ctx context.Context, rep *Report, refs []source.Ref) err
 	for i, r := range refs {
 		in[i] = store.Ref{Source: name, SourceID: r.ID, Start: r.Start, Sport: r.Sport, Fingerprint: r.Fingerprint, Summary: r.Summary}
 	}
-	names := make([]string, len(s.sinks))
-	for i, sk := range s.sinks {
-		names[i] = sk.Name()
-	}
+	names := s.sinkNames()
 	ups, err := s.led.UpsertWorkouts(ctx, in, names...)
 	if err != nil {
 		return ledgerErr(fmt.Errorf("record listed workouts: %w", err))
