@@ -635,9 +635,12 @@ func (s *Sink) uploadBody(w *workout.Workout, key string) ([]byte, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	zw := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(zw)
-	zw.Reset(part)
+	// Stateless compression keeps no tables between writes: FIT arrives in
+	// one Write, and it is faster than BestSpeed here, and as small.
+	zw, err := gzip.NewWriterLevel(part, gzip.StatelessCompression)
+	if err != nil {
+		return nil, "", err
+	}
 	if err := fit.Encode(zw, w, fit.EncodeOptions{LegacyZeppIdentity: s.opt.LegacyIdentity}); err != nil {
 		return nil, "", fmt.Errorf("encode FIT: %w", err)
 	}
@@ -649,15 +652,6 @@ func (s *Sink) uploadBody(w *workout.Workout, key string) ([]byte, string, error
 	}
 	return body.Bytes(), mw.FormDataContentType(), nil
 }
-
-// gzipWriters reuse compressors: each holds about a megabyte of tables
-// that a long backfill would otherwise allocate and clear per upload.
-// Fastest compression: FIT compresses well anyway, and it is paid on every
-// upload.
-var gzipWriters = sync.Pool{New: func() any {
-	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
-	return zw
-}}
 
 // read runs an idempotent request under the pacer, retrying transient
 // failures.
