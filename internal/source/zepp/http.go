@@ -127,7 +127,7 @@ func (cl *client) try(ctx context.Context, c *call) error {
 		return transportError(ctx, c, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	b, err := readBody(resp)
 	if err != nil {
 		// A reset or a short body mid-way: the response is incomplete.
 		return transportError(ctx, c, fmt.Errorf("read body: %w", err))
@@ -188,6 +188,18 @@ type dataError struct {
 
 func (e *dataError) Error() string { return e.err.Error() }
 func (e *dataError) Unwrap() error { return e.err }
+
+// readBody reads a response body of at most maxBody bytes into a fresh
+// buffer, sized at once when the length is announced (a workout detail is
+// 100 to 300 KB). Handlers may keep slices of it.
+func readBody(resp *http.Response) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody))
+	return buf.Bytes(), err
+}
 
 // decodeEnvelope checks a data response (status and body) and returns its
 // data. Errors are classified: a refused token is ReAuth (and a *dataError

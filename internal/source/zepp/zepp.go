@@ -399,7 +399,7 @@ func (src *Source) Fetch(ctx context.Context, r source.Ref) (*workout.Workout, e
 	q := map[string]string{"trackid": strconv.FormatInt(trackID, 10), "source": dsrc}
 	var detail json.RawMessage
 	err = src.s.getData(ctx, api.PathDetail, q, func(data json.RawMessage) error {
-		detail = bytes.Clone(data)
+		detail = data // part of a body read for this call alone
 		return nil
 	})
 	if err != nil {
