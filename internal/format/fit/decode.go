@@ -1,10 +1,12 @@
 package fit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/muktihari/fit/decoder"
@@ -54,7 +56,94 @@ func Decode(r io.Reader) (*workout.Workout, error) { return decode(r, false) }
 // Otherwise it fails as Decode does.
 func DecodeSalvage(r io.Reader) (*workout.Workout, error) { return decode(r, true) }
 
-func decode(r io.Reader, salvage bool) (wo *workout.Workout, err error) {
+// decode reads the input into memory and decodes it with the fast path
+// (fastdecode.go). What the fast path does not handle, among which every
+// damaged file, goes through decodeLibrary, the library's decoder, which
+// then sees exactly the bytes (and read error) decode saw.
+func decode(r io.Reader, salvage bool) (*workout.Workout, error) {
+	bp := inputPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledInput {
+			inputPool.Put(bp)
+		}
+	}()
+	var head [14]byte
+	n, err := io.ReadFull(r, head[:])
+	if err != nil || (head[0] != 12 && head[0] != 14) || string(head[8:12]) != ".FIT" {
+		// Not a FIT file, or a short or failing read: no point in reading
+		// the rest into memory.
+		return decodeLibrary(io.MultiReader(bytes.NewReader(head[:n]), r, errReader{err}), salvage)
+	}
+	data, err := readRest(r, append((*bp)[:0], head[:]...))
+	*bp = data
+	if err == nil {
+		if w, handled, err := tryFast(data); handled {
+			return w, err
+		}
+	}
+	return decodeLibrary(io.MultiReader(bytes.NewReader(data), errReader{err}), salvage)
+}
+
+// inputPool holds input buffers for decode; the decoded Workout holds no
+// reference to them.
+var inputPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledInput is the largest buffer put back into inputPool.
+const maxPooledInput = 8 << 20
+
+// readRest appends the rest of r to buf.
+func readRest(r io.Reader, buf []byte) ([]byte, error) {
+	if l, ok := r.(interface{ Len() int }); ok && cap(buf)-len(buf) <= l.Len() {
+		// One allocation for a bytes.Reader and the like; +1 so that the
+		// read seeing io.EOF does not grow the buffer.
+		buf = append(make([]byte, 0, len(buf)+l.Len()+1), buf...)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// errReader replays a read error after the bytes read before it; a nil or
+// io.EOF error ends the input.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err == nil || e.err == io.ErrUnexpectedEOF {
+		return 0, io.EOF
+	}
+	return 0, e.err
+}
+
+// tryFast runs the fast path; handled is false when it leaves data to the
+// library (or trips over it: a panic is a bug there, and the library then
+// decides).
+func tryFast(data []byte) (w *workout.Workout, handled bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w, handled, err = nil, false, nil
+		}
+	}()
+	st, ok := decodeFast(data)
+	if !ok {
+		return nil, false, nil
+	}
+	w, err = st.workout()
+	return w, true, err
+}
+
+// decodeLibrary is decode with the library's decoder only: the reference
+// the fast path must agree with, and what decodes the inputs it leaves.
+func decodeLibrary(r io.Reader, salvage bool) (wo *workout.Workout, err error) {
 	defer func() {
 		// The input is outside data: a library bug must not take the
 		// program down. Report it like any other unreadable file.
@@ -194,92 +283,114 @@ func (st *decodeState) OnMesg(m proto.Message) {
 	}
 }
 
+// rawRecord holds a record's fields as the file gives them, each the last
+// of its number in the message, except altitude and speed: the last valid
+// one.
+type rawRecord struct {
+	time              uint32
+	haveTime          bool // a timestamp field was there
+	lat, lon          int32
+	alt, speed        uint16
+	altValid, spValid bool
+	enhAlt, enhSpeed  uint32
+	dist              uint32
+	power             uint16
+	hr, cad, frac     uint8
+}
+
+func newRawRecord() rawRecord {
+	return rawRecord{
+		lat: math.MaxInt32, lon: math.MaxInt32,
+		enhAlt: math.MaxUint32, enhSpeed: math.MaxUint32, dist: math.MaxUint32,
+		power: 0xFFFF, hr: 0xFF, cad: 0xFF, frac: 0xFF,
+	}
+}
+
 // record reads a record's fields directly: it is the bulk of a file, and
 // mesgdef.NewRecord would zero a 254-value array for each one.
 func (st *decodeState) record(m *proto.Message) {
-	var (
-		s                 workout.Sample
-		haveTime          bool
-		lat, lon          = int32(math.MaxInt32), int32(math.MaxInt32)
-		alt, enhAlt       = uint32(math.MaxUint32), uint32(math.MaxUint32)
-		speed, enhSpeed   = uint32(math.MaxUint32), uint32(math.MaxUint32)
-		cad, frac         = uint8(0xFF), uint8(0xFF)
-		dist              = uint32(math.MaxUint32)
-		hr                = uint8(0xFF)
-		power             = uint16(0xFFFF)
-		altValid, spValid bool
-	)
+	r := newRawRecord()
 	for i := range m.Fields {
 		v := m.Fields[i].Value
 		switch m.Fields[i].Num {
 		case fieldnum.RecordTimestamp:
-			s.Time, haveTime = timeOf(v.Uint32())
+			r.time, r.haveTime = v.Uint32(), true
 		case fieldnum.RecordPositionLat:
-			lat = v.Int32()
+			r.lat = v.Int32()
 		case fieldnum.RecordPositionLong:
-			lon = v.Int32()
+			r.lon = v.Int32()
 		case fieldnum.RecordAltitude:
 			if x := v.Uint16(); x != 0xFFFF {
-				alt, altValid = uint32(x), true
+				r.alt, r.altValid = x, true
 			}
 		case fieldnum.RecordEnhancedAltitude:
-			enhAlt = v.Uint32()
+			r.enhAlt = v.Uint32()
 		case fieldnum.RecordHeartRate:
-			hr = v.Uint8()
+			r.hr = v.Uint8()
 		case fieldnum.RecordCadence:
-			cad = v.Uint8()
+			r.cad = v.Uint8()
 		case fieldnum.RecordFractionalCadence:
-			frac = v.Uint8()
+			r.frac = v.Uint8()
 		case fieldnum.RecordDistance:
-			dist = v.Uint32()
+			r.dist = v.Uint32()
 		case fieldnum.RecordSpeed:
 			if x := v.Uint16(); x != 0xFFFF {
-				speed, spValid = uint32(x), true
+				r.speed, r.spValid = x, true
 			}
 		case fieldnum.RecordEnhancedSpeed:
-			enhSpeed = v.Uint32()
+			r.enhSpeed = v.Uint32()
 		case fieldnum.RecordPower:
-			power = v.Uint16()
+			r.power = v.Uint16()
 		}
+	}
+	st.addRecord(&r)
+}
+
+// addRecord turns a record into a sample.
+func (st *decodeState) addRecord(r *rawRecord) {
+	var s workout.Sample
+	var haveTime bool
+	if r.haveTime {
+		s.Time, haveTime = timeOf(r.time)
 	}
 	if !haveTime {
 		st.noTime++
 		return
 	}
-	if lat != math.MaxInt32 && lon != math.MaxInt32 {
-		if la, lo := degrees(lat), degrees(lon); workout.ValidPosition(la, lo) {
+	if r.lat != math.MaxInt32 && r.lon != math.MaxInt32 {
+		if la, lo := degrees(r.lat), degrees(r.lon); workout.ValidPosition(la, lo) {
 			s.SetPosition(la, lo)
 		}
 	}
-	if enhAlt != math.MaxUint32 {
-		s.SetAltitude(float64(enhAlt)/5 - 500)
-	} else if altValid {
-		s.SetAltitude(float64(alt)/5 - 500)
+	if r.enhAlt != math.MaxUint32 {
+		s.SetAltitude(float64(r.enhAlt)/5 - 500)
+	} else if r.altValid {
+		s.SetAltitude(float64(r.alt)/5 - 500)
 	}
 	switch {
-	case hr == 0xFF:
-	case workout.ValidHeartRate(int(hr)):
-		s.SetHeartRate(hr)
+	case r.hr == 0xFF:
+	case workout.ValidHeartRate(int(r.hr)):
+		s.SetHeartRate(r.hr)
 	default:
 		st.badHR++
 	}
-	if cad != 0xFF {
-		c := float64(cad)
-		if frac != 0xFF {
-			c += float64(frac) / 128
+	if r.cad != 0xFF {
+		c := float64(r.cad)
+		if r.frac != 0xFF {
+			c += float64(r.frac) / 128
 		}
 		s.SetCadence(c) // still in FIT units; doubled in workout() once the sport is known
 	}
-	if dist != math.MaxUint32 {
-		s.SetDistance(float64(dist) / 100)
+	if r.dist != math.MaxUint32 {
+		s.SetDistance(float64(r.dist) / 100)
 	}
-	if enhSpeed != math.MaxUint32 {
-		s.SetSpeed(float64(enhSpeed) / 1000)
-	} else if spValid {
-		s.SetSpeed(float64(speed) / 1000)
+	if r.enhSpeed != math.MaxUint32 {
+		s.SetSpeed(float64(r.enhSpeed) / 1000)
+	} else if r.spValid {
+		s.SetSpeed(float64(r.speed) / 1000)
 	}
-	if power != 0xFFFF {
-		s.SetPower(power)
+	if r.power != 0xFFFF {
+		s.SetPower(r.power)
 	}
 	st.w.Samples = append(st.w.Samples, s)
 }
