@@ -184,6 +184,9 @@ func decodeFast(data []byte) (st *decodeState, ok bool) {
 	if err := d.run(); err != nil {
 		return nil, false
 	}
+	if len(d.st.w.Samples) == 0 {
+		d.st.w.Samples = nil // as the library path leaves it when no record gave a sample
+	}
 	return d.st, true
 }
 
