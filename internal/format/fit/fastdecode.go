@@ -79,7 +79,7 @@ const (
 	kindFieldDescription                 // kept to check developer fields
 )
 
-// fastKinds maps the messages decodeState uses to how they are read.
+// fastKindOf says how the fast path reads a message.
 func fastKindOf(num typedef.MesgNum) fastKind {
 	switch num {
 	case mesgnum.Record:

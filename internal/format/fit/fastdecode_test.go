@@ -392,7 +392,7 @@ func FuzzFastDecode(f *testing.F) {
 	})
 }
 
-// TestDecodeReaderError: a read error after a sound file's bytes reaches
+// TestDecodeReaderErrorAfterData: a read error after a sound file's bytes reaches
 // the library decoder as it did the caller.
 func TestDecodeReaderErrorAfterData(t *testing.T) {
 	good := encoded(t, sparseWalk())
