@@ -20,6 +20,7 @@ import (
 	stravaemu "github.com/bandsync/bandsync/internal/emulator/strava"
 	zeppemu "github.com/bandsync/bandsync/internal/emulator/zepp"
 	"github.com/bandsync/bandsync/internal/errclass"
+	"github.com/bandsync/bandsync/internal/progress"
 	"github.com/bandsync/bandsync/internal/sink"
 	stravaapi "github.com/bandsync/bandsync/internal/sink/strava/api"
 	"github.com/bandsync/bandsync/internal/store"
@@ -234,7 +235,10 @@ func demoRun(ctx context.Context, f *Factory, opts *DemoOptions) error {
 	}
 
 	// Backfill.
-	tr, closeTr := newTracker(opts.IO, opts.Quiet, false)
+	printer, closePrinter := newPrinter(opts.IO, opts.Quiet, false)
+	reporter, closeLog := withRunLog(d.dataDir, printer)
+	tr := progress.NewTracker(reporter)
+	closeTr := func() { closeLog(); closePrinter() }
 	src, _, err := df.openSource(ctx, "zepp", "", tr)
 	if err != nil {
 		closeTr()

@@ -90,7 +90,14 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions, ready func(ur
 		return errclass.Usagef("nothing synced yet: run bandsync sync (or bandsync demo --serve) first")
 	}
 	defer st.Close()
+	// Every sync, this dashboard's or another process's (the service, a
+	// sync in a terminal), writes its progress to the data dir's log; the
+	// feed follows that file.
 	feed := web.NewFeed()
+	logPath := filepath.Join(c.DataDir, progress.LogName)
+	tailCtx, stopTail := context.WithCancel(ctx)
+	defer stopTail()
+	go progress.Tail(tailCtx, logPath, feed, tailEvery)
 	wo.Store, wo.Feed = st, feed
 	wo.Cache = &streamCache{f: f, ro: st, mem: map[string][]byte{}}
 	wo.SyncNow = func(ctx context.Context) error {
@@ -99,7 +106,9 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions, ready func(ur
 			return err
 		}
 		defer rw.Close()
-		return f.syncInto(ctx, rw, feed)
+		plog := progress.OpenLog(logPath)
+		defer plog.Close()
+		return f.syncInto(ctx, rw, plog)
 	}
 	wo.RetryFailed = func(ctx context.Context) (int, error) {
 		rw, err := store.Open(ctx, c.DataDir)
@@ -128,6 +137,9 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions, ready func(ur
 	}
 	return srv.Serve(ctx, ln)
 }
+
+// tailEvery is how often the dashboard looks for new progress.
+const tailEvery = 300 * time.Millisecond
 
 // syncInto runs one sync of the default source into st, reporting to r.
 func (f *Factory) syncInto(ctx context.Context, st *store.Store, r progress.Reporter) error {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -243,6 +245,16 @@ func newTracker(io IOStreams, quiet, asJSON bool) (*progress.Tracker, func()) {
 	return progress.NewTracker(r), closer
 }
 
+// withRunLog adds the data dir's progress log to r, so that a dashboard
+// in another process (bandsync serve) shows the run live.
+func withRunLog(dataDir string, r progress.Reporter) (progress.Reporter, func()) {
+	if os.MkdirAll(dataDir, 0o700) != nil {
+		return r, func() {}
+	}
+	l := progress.OpenLog(filepath.Join(dataDir, progress.LogName))
+	return progress.Tee{r, l}, func() { l.Close() }
+}
+
 func newPrinter(io IOStreams, quiet, asJSON bool) (progress.Reporter, func()) {
 	switch {
 	case quiet:
@@ -304,7 +316,13 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 	}
 	printer, closeTr := newPrinter(opts.IO, opts.Quiet, opts.JSON)
 	opts.warnings = &warnLog{next: printer}
-	tr := progress.NewTracker(opts.warnings)
+	var reporter progress.Reporter = opts.warnings
+	if !opts.DryRun {
+		var closeLog func()
+		reporter, closeLog = withRunLog(c.DataDir, reporter)
+		defer closeLog()
+	}
+	tr := progress.NewTracker(reporter)
 	src, closeSrc, err := f.openSource(ctx, opts.From, opts.Path, tr)
 	if err != nil {
 		closeTr()
