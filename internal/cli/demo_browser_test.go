@@ -28,22 +28,16 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 }
 func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 
-// TestDemoDashboardInBrowser runs `bandsync demo --serve`, opens its
-// dashboard in headless Chromium, checks the overview's numbers against
-// `bandsync status --json`, opens a workout and waits until every chart
-// shows the band's and Strava's series, and saves a screenshot.
-func TestDemoDashboardInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the demo and a browser")
-	}
-	dir := t.TempDir()
+// startDemoServe runs `bandsync demo --serve` over the data dir dir until
+// the test ends and returns its dashboard's URL.
+func startDemoServe(t *testing.T, dir string, opts *DemoOptions) string {
+	t.Helper()
 	out := &syncBuffer{}
 	f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out}, Getenv: func(string) string { return "" }, Quiet: true, dataDir: dir}
+	opts.IO, opts.Quiet, opts.Serve = f.IO, true, true
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() {
-		done <- demoRun(ctx, f, &DemoOptions{IO: f.IO, Quiet: true, Workouts: 24, Seed: 3, Serve: true})
-	}()
+	go func() { done <- demoRun(ctx, f, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -55,10 +49,9 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 			t.Error("the demo did not stop")
 		}
 	})
-	var url string
-	for deadline := time.Now().Add(2 * time.Minute); url == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if m := regexp.MustCompile(`Dashboard: (http://127\.0\.0\.1:[0-9]+/)`).FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
+			return m[1]
 		}
 		select {
 		case err := <-done:
@@ -66,9 +59,21 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 		default:
 		}
 	}
-	if url == "" {
-		t.Fatalf("no dashboard URL:\n%s", out.String())
+	t.Fatalf("no dashboard URL:\n%s", out.String())
+	return ""
+}
+
+// TestDemoDashboardInBrowser runs `bandsync demo --serve`, opens its
+// dashboard in headless Chromium, checks the overview's numbers against
+// `bandsync status --json`, opens a workout and waits until every chart
+// shows the band's and Strava's series, and saves a screenshot.
+func TestDemoDashboardInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo and a browser")
 	}
+	dir := t.TempDir()
+	ctx := t.Context()
+	url := startDemoServe(t, dir, &DemoOptions{Workouts: 24, Seed: 3})
 
 	// Started after the demo, the browser closes before it (cleanups run
 	// last first), as a person closes the tab before pressing Ctrl-C.

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,28 +20,8 @@ func TestServeFollowsAnotherProcessesSync(t *testing.T) {
 		t.Skip("runs the demo")
 	}
 	dir := t.TempDir()
-	out := &syncBuffer{}
-	f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out}, Getenv: func(string) string { return "" }, Quiet: true, dataDir: dir}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- demoRun(ctx, f, &DemoOptions{IO: f.IO, Quiet: true, Workouts: 20, Seed: 5, Serve: true, ProcessingDelay: time.Millisecond})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo: %v\n%s", err, out.String())
-		}
-	}()
-	var url string
-	for deadline := time.Now().Add(time.Minute); url == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if m := regexp.MustCompile(`Dashboard: (http://127\.0\.0\.1:[0-9]+/)`).FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		t.Fatalf("no dashboard:\n%s", out.String())
-	}
+	ctx := t.Context()
+	url := startDemoServe(t, dir, &DemoOptions{Workouts: 20, Seed: 5, ProcessingDelay: time.Millisecond})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"events", nil)
 	if err != nil {
 		t.Fatal(err)

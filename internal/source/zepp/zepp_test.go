@@ -750,19 +750,27 @@ func TestForbiddenSaysRegion(t *testing.T) {
 	}
 }
 
-// A fresh process fetching a long history oldest first (a resumed
-// backfill: the listing is in the ledger, not in the cache) costs a
-// history page per page of workouts, not one per workout; a workout
-// deleted in the middle is still reported missing.
-func TestFetchOldestFirstPagesForward(t *testing.T) {
+// oldestFirst is a logged-in emulator with n generated workouts, listed
+// and sorted oldest first.
+func oldestFirst(t *testing.T, n int) (*env, []source.Ref) {
+	t.Helper()
 	e := newEnv(t, emu.Options{})
-	const n = 1000
 	if err := e.srv.AddGenerated(testEmail, n, 7); err != nil {
 		t.Fatal(err)
 	}
 	e.login(t)
 	refs := listAll(t, e.source(t))
 	slices.SortFunc(refs, func(a, b source.Ref) int { return a.Start.Compare(b.Start) })
+	return e, refs
+}
+
+// A fresh process fetching a long history oldest first (a resumed
+// backfill: the listing is in the ledger, not in the cache) costs a
+// history page per page of workouts, not one per workout; a workout
+// deleted in the middle is still reported missing.
+func TestFetchOldestFirstPagesForward(t *testing.T) {
+	const n = 1000
+	e, refs := oldestFirst(t, n)
 	gone := refs[n/2]
 	if err := e.srv.Delete(testEmail, gone.Start.Unix(), strings.SplitN(gone.ID, ":", 2)[1]); err != nil {
 		t.Fatal(err)
@@ -790,14 +798,8 @@ func TestFetchOldestFirstPagesForward(t *testing.T) {
 // Four workers fetching oldest first miss the cache together at each page
 // boundary; one history page serves them all.
 func TestConcurrentFetchSharesLookups(t *testing.T) {
-	e := newEnv(t, emu.Options{})
 	const n = 1000
-	if err := e.srv.AddGenerated(testEmail, n, 7); err != nil {
-		t.Fatal(err)
-	}
-	e.login(t)
-	refs := listAll(t, e.source(t))
-	slices.SortFunc(refs, func(a, b source.Ref) int { return a.Start.Compare(b.Start) })
+	e, refs := oldestFirst(t, n)
 	s := e.source(t)
 	e.srv.ResetRequests()
 	work := make(chan source.Ref)
