@@ -97,9 +97,10 @@ func emulatorsOf(ts *testscript.TestScript) *emulators {
 //	emulate strava-revoke           the athlete removes the app on strava.com
 //	emulate strava-expire           every access token expires
 //	emulate zepp-add N SEED         N more workouts appear on the Zepp account
+//	emulate zepp-encrypt-oldest     the oldest workout's detail comes back encrypted
 func cmdEmulate(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: emulate strava-revoke|strava-expire|zepp-add N SEED")
+		ts.Fatalf("usage: emulate strava-revoke|strava-expire|zepp-add N SEED|zepp-encrypt-oldest")
 	}
 	e := emulatorsOf(ts)
 	switch args[0] {
@@ -116,6 +117,14 @@ func cmdEmulate(ts *testscript.TestScript, neg bool, args []string) {
 		seed, err := strconv.ParseInt(args[2], 10, 64)
 		ts.Check(err)
 		ts.Check(e.zepp.AddGenerated(scriptEmail, n, seed))
+	case "zepp-encrypt-oldest":
+		ws, err := e.zepp.Workouts(scriptEmail)
+		ts.Check(err)
+		if len(ws) == 0 {
+			ts.Fatalf("emulate: no workouts")
+		}
+		oldest := ws[len(ws)-1] // newest first
+		ts.Check(e.zepp.Encrypt(scriptEmail, oldest.TrackID, oldest.Source))
 	default:
 		ts.Fatalf("emulate: unknown change %q", args[0])
 	}

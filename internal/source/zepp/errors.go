@@ -23,10 +23,10 @@ var (
 var (
 	// ErrEncrypted: Zepp sent the detail encrypted (cipher_data), which the
 	// reference does not describe well enough to decode.
-	ErrEncrypted = errors.New("the detail came encrypted (cipher_data); bandsync cannot read it yet")
+	ErrEncrypted = errors.New("Zepp sent its detail encrypted (cipher_data), which bandsync cannot read yet")
 	// ErrEmptyDetail: Zepp answered with a detail without any stream
 	// although the workout is still listed (the symptom of a wrong source, §3.1).
-	ErrEmptyDetail = errors.New("the detail came without any stream")
+	ErrEmptyDetail = errors.New("no stream at all in the detail")
 )
 
 // privacyPage is where a person gets an app token by hand (§1.2).

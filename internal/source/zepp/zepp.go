@@ -407,7 +407,7 @@ func (src *Source) Fetch(ctx context.Context, r source.Ref) (*workout.Workout, e
 	}
 	switch detailKind(detail) {
 	case detailEncrypted:
-		return nil, errclass.Fatal(fmt.Errorf("%s: Zepp sent its detail encrypted (cipher_data): %w", name, ErrEncrypted))
+		return nil, errclass.Fatal(fmt.Errorf("%s: %w", name, ErrEncrypted))
 	case detailEmpty:
 		// A deleted workout and a wrong source look alike (§3.1): ask the
 		// history whether the workout still exists.
