@@ -37,25 +37,42 @@ const EncodedSource = "run.watch.huami.com"
 // "other". Pauses are written as auto pauses (type 3), or swim rests
 // (type 1) in a swim.
 func Encode(wo *workout.Workout) (summary, detail []byte, err error) {
+	e, err := newEncoder(wo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.summary(), e.detail(), nil
+}
+
+// EncodeSummary is Encode's summary alone, for a history page.
+func EncodeSummary(wo *workout.Workout) ([]byte, error) {
+	e, err := newEncoder(wo)
+	if err != nil {
+		return nil, err
+	}
+	return e.summary(), nil
+}
+
+// newEncoder checks that wo can be written.
+func newEncoder(wo *workout.Workout) (*encoder, error) {
 	if wo == nil {
-		return nil, nil, errors.New("encode: nil workout")
+		return nil, errors.New("encode: nil workout")
 	}
 	t0 := wo.Start.Unix()
 	if t0 < minTrackID || t0 >= maxTrackID {
-		return nil, nil, fmt.Errorf("encode: start %v is not between 2000 and 2100", wo.Start)
+		return nil, fmt.Errorf("encode: start %v is not between 2000 and 2100", wo.Start)
 	}
 	for i := range wo.Samples {
 		s := &wo.Samples[i]
 		off := s.Time.Unix() - t0
 		if off < 0 || off > maxOffset {
-			return nil, nil, fmt.Errorf("encode: sample %d at %v lies outside start…start+%v", i, s.Time, MaxDuration)
+			return nil, fmt.Errorf("encode: sample %d at %v lies outside start…start+%v", i, s.Time, MaxDuration)
 		}
 		if i > 0 && s.Time.Before(wo.Samples[i-1].Time) {
-			return nil, nil, fmt.Errorf("encode: sample %d is earlier than sample %d (call Normalize)", i, i-1)
+			return nil, fmt.Errorf("encode: sample %d is earlier than sample %d (call Normalize)", i, i-1)
 		}
 	}
-	e := encoder{w: wo, t0: t0}
-	return e.summary(), e.detail(), nil
+	return &encoder{w: wo, t0: t0}, nil
 }
 
 type encoder struct {

@@ -190,6 +190,9 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if only, err := EncodeSummary(w); err != nil || !bytes.Equal(only, sum) {
+				t.Fatalf("EncodeSummary differs from Encode's summary (%v):\n%s\n%s", err, only, sum)
+			}
 			got, err := Decode(sum, det)
 			if err != nil {
 				t.Fatalf("Decode(Encode(w)): %v\nsummary: %s", err, sum)
@@ -314,6 +317,9 @@ func TestFixtureReencode(t *testing.T) {
 			sum, det, err := Encode(w)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if only, err := EncodeSummary(w); err != nil || !bytes.Equal(only, sum) {
+				t.Fatalf("EncodeSummary differs from Encode's summary (%v):\n%s\n%s", err, only, sum)
 			}
 			got, err := Decode(sum, det)
 			if err != nil {
