@@ -39,6 +39,8 @@ import (
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/bandsync/bandsync/internal/errclass"
 )
 
 // FileName is the database file in the data directory.
@@ -181,7 +183,13 @@ func OpenReadOnly(ctx context.Context, dir string, opts ...Option) (*Store, erro
 		// A WAL database in a folder this user may not write (a backup, a
 		// read-only mount): SQLite cannot create the shared-memory file a
 		// reader needs, but can read the file as it is, which a writer
-		// that closed cleanly left complete.
+		// that closed cleanly left complete. Commits still in the WAL it
+		// would not see: then say so rather than show stale data.
+		if fi, werr := os.Stat(s.path + "-wal"); werr == nil && fi.Size() > 0 {
+			s.Close()
+			return nil, errclass.Usagef("%s-wal holds the newest changes to the ledger, which cannot be read in %s without writing there: "+
+				"run bandsync once as a user who may write %s (or copy the folder where you may write, and point --data-dir at it)", s.path, dir, dir)
+		}
 		q.Set("immutable", "1")
 		err = s.openDB(ctx, q)
 	}
@@ -260,19 +268,29 @@ func (s *Store) Close() error {
 	return err
 }
 
+// scratchPrefix names Scratch's folders in the data dir.
+const scratchPrefix = ".dry-run-"
+
 // Scratch returns a private copy of the ledger, for a run that must leave
 // the real one as it was (sync --dry-run lists and plans as a real run
 // would, and the next real run still finds the same workouts new). The
-// copy lives in a temporary folder that its Close removes.
+// copy lives in a hidden folder of the data dir (where there is room for
+// the ledger) that its Close removes; one a killed run left is removed by
+// the next. Call it with the ledger open for writing (its lock held).
 func (s *Store) Scratch(ctx context.Context) (*Store, error) {
-	dir, err := os.MkdirTemp("", "bandsync-dry-run-")
+	if old, err := filepath.Glob(filepath.Join(s.dir, scratchPrefix+"*")); err == nil {
+		for _, o := range old {
+			os.RemoveAll(o)
+		}
+	}
+	dir, err := os.MkdirTemp(s.dir, scratchPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("copy the ledger for a dry run: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
 	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("copy the ledger for a dry run: %w", s.explain(err))
+		return nil, fmt.Errorf("copy the ledger to %s for a dry run: %w", dir, s.explain(err))
 	}
 	c, err := Open(ctx, dir, WithClock(s.now))
 	if err != nil {

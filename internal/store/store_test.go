@@ -619,9 +619,16 @@ func TestScratch(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
 	addWorkout(t, s, 1, "strava")
+	left := filepath.Join(filepath.Dir(s.Path()), scratchPrefix+"killed")
+	if err := os.Mkdir(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	c, err := s.Scratch(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a killed dry run's copy is still there: %v", err)
 	}
 	if c.Path() == s.Path() {
 		t.Fatalf("scratch copy at the ledger's own path")
@@ -651,23 +658,46 @@ func TestScratch(t *testing.T) {
 // binary as the user nobody.
 func TestReadOnlyFolder(t *testing.T) {
 	if dir := os.Getenv("BANDSYNC_TEST_READONLY_DIR"); dir != "" {
-		readOnlyLedger(t, dir)
+		readOnlyLedger(t, dir, os.Getenv("BANDSYNC_TEST_READONLY_WAL") != "")
 		return
 	}
-	s, _ := openTest(t)
-	addWorkout(t, s, 1, "strava")
-	dir := filepath.Dir(s.Path())
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	for _, wal := range []bool{false, true} {
+		t.Run(fmt.Sprint("unmerged-wal=", wal), func(t *testing.T) {
+			src, _ := openTest(t)
+			addWorkout(t, src, 1, "strava")
+			dir := t.TempDir()
+			names := []string{FileName}
+			if wal {
+				// A copy taken while a sync ran: commits still in the WAL.
+				names = append(names, FileName+"-wal")
+			} else if err := src.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range names {
+				b, err := os.ReadFile(filepath.Join(filepath.Dir(src.Path()), n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if wal && strings.HasSuffix(n, "-wal") && len(b) == 0 {
+					t.Fatal("the WAL is empty")
+				}
+				if err := os.WriteFile(filepath.Join(dir, n), b, 0o444); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(dir, 0o555); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			readAsNobody(t, dir, wal)
+		})
 	}
-	for _, p := range []string{s.Path(), dir} {
-		if err := os.Chmod(p, 0o555); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+}
+
+// readAsNobody runs readOnlyLedger on dir as a user who may not write it.
+func readAsNobody(t *testing.T, dir string, wal bool) {
 	if os.Geteuid() != 0 {
-		readOnlyLedger(t, dir)
+		readOnlyLedger(t, dir, wal)
 		return
 	}
 	if runtime.GOOS != "linux" {
@@ -689,6 +719,9 @@ func TestReadOnlyFolder(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "-test.run=^TestReadOnlyFolder$", "-test.v")
 	cmd.Env = append(os.Environ(), "BANDSYNC_TEST_READONLY_DIR="+dir)
+	if wal {
+		cmd.Env = append(cmd.Env, "BANDSYNC_TEST_READONLY_WAL=1")
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "PASS") {
@@ -696,11 +729,23 @@ func TestReadOnlyFolder(t *testing.T) {
 	}
 }
 
-func readOnlyLedger(t *testing.T, dir string) {
+// readOnlyLedger reads the ledger in dir, which holds one workout; with
+// unmerged commits in its WAL it must refuse, not show stale data.
+func readOnlyLedger(t *testing.T, dir string, wal bool) {
 	if dirWritable(dir) {
 		t.Fatalf("%s is writable", dir)
 	}
 	r, err := OpenReadOnly(t.Context(), dir)
+	if wal {
+		if err == nil {
+			r.Close()
+			t.Fatal("OpenReadOnly read a ledger whose newest commits it cannot see")
+		}
+		if !strings.Contains(err.Error(), FileName+"-wal") || !strings.Contains(err.Error(), dir) {
+			t.Fatalf("error %q does not name the WAL and the folder", err)
+		}
+		return
+	}
 	if err != nil {
 		t.Fatalf("OpenReadOnly in a read-only folder: %v", err)
 	}

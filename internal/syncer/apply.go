@@ -51,6 +51,7 @@ func (s *Syncer) apply(ctx context.Context, rep *Report) error {
 		if s.allLimited(rep) && !s.opt.Wait {
 			return errors.Join(s.countLeft(ctx, rep, at), s.finish(ctx, rep))
 		}
+		s.run.reached(at, true)
 		if err := s.reconcileAll(ctx, rep, false); err != nil {
 			return errors.Join(err, s.countLeft(ctx, rep, at))
 		}
@@ -69,6 +70,7 @@ func (s *Syncer) sinkNames() []string {
 
 // finish confirms what is still processing, waiting up to ConfirmWait.
 func (s *Syncer) finish(ctx context.Context, rep *Report) error {
+	s.run.reached(store.Cursor{}, false) // nothing more is sent
 	deadline := s.opt.Now().Add(s.opt.ConfirmWait)
 	pause := 250 * time.Millisecond // uploads take a second or two to process
 	for {
@@ -278,7 +280,7 @@ func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink,
 		res, err := sk.Put(putCtx, w, key)
 		stop()
 		cancel()
-		out, again, err := s.recordPut(ctx, lr, j, name, res, err)
+		out, again, err := s.recordPut(ctx, lr, j, name, local, res, err)
 		if !again || err != nil {
 			return out, err
 		}
@@ -286,8 +288,9 @@ func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink,
 }
 
 // recordPut records a Put's result; again asks for the Put to be repeated
-// after a rate-limit wait.
-func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name string, res sink.Result, perr error) (out string, again bool, err error) {
+// after a rate-limit wait. A local sink's delivery was not marked
+// uploading (see sink.Local), and its Put's outcome is never unknown.
+func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name string, local bool, res sink.Result, perr error) (out string, again bool, err error) {
 	wid, key := j.rec.ID, j.rec.Key()
 	// A stop must not lose the outcome: record with a context that is not
 	// canceled.
@@ -304,8 +307,15 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 			return "on " + name + " as " + res.ActivityID, false, ledgerErr(s.led.MarkDone(rctx, wid, name, res.ActivityID))
 		case sink.Duplicate:
 			lr.do(func(r *Report) { r.sink(name).Duplicates++ })
-			return "already on " + name + " (" + res.MatchedBy + ") as " + res.ActivityID, false,
-				ledgerErr(s.led.MarkDuplicate(rctx, wid, name, res.ActivityID, res.MatchedBy))
+			var err error
+			if local && res.MatchedBy == "key" {
+				// Only bandsync writes under its keys: this is its own
+				// file, left by a run that stopped before recording it.
+				err = s.led.MarkDone(rctx, wid, name, res.ActivityID)
+			} else {
+				err = s.led.MarkDuplicate(rctx, wid, name, res.ActivityID, res.MatchedBy)
+			}
+			return "already on " + name + " (" + res.MatchedBy + ") as " + res.ActivityID, false, ledgerErr(err)
 		case sink.Accepted:
 			s.run.set(key, "")
 			lr.do(func(r *Report) { r.sink(name).Unconfirmed++ })
@@ -313,12 +323,18 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 		}
 		return "", false, fmt.Errorf("%s: Put answered no outcome", name)
 	}
+	unsent := func() error {
+		if local {
+			return nil // never marked uploading
+		}
+		return ledgerErr(s.led.MarkUnsent(rctx, wid, name))
+	}
 	switch errclass.ClassOf(perr) {
 	case errclass.RateLimited:
 		// Nothing was sent: the sink refuses before sending, or Strava
 		// answered 429 and created nothing.
-		if err := s.led.MarkUnsent(rctx, wid, name); err != nil {
-			return "", false, ledgerErr(err)
+		if err := unsent(); err != nil {
+			return "", false, err
 		}
 		until := errclass.UntilOf(perr)
 		lr.do(func(r *Report) { s.limited(r, name, until) })
@@ -334,8 +350,8 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 	case errclass.ReAuth, errclass.Usage:
 		// Refused before anything was created, and the same for every
 		// workout: a person must act (authorize, fix a folder).
-		if err := s.led.MarkUnsent(rctx, wid, name); err != nil {
-			return "", false, ledgerErr(err)
+		if err := unsent(); err != nil {
+			return "", false, err
 		}
 		lr.do(func(r *Report) { r.sink(name).Left++ })
 		return "", false, fmt.Errorf("%s: %w", name, perr)
@@ -349,6 +365,22 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 		})
 		return "failed: " + perr.Error(), false,
 			ledgerErr(s.led.MarkFailed(rctx, wid, name, errclass.Permanent, perr.Error(), time.Time{}))
+	}
+	if local {
+		// All or nothing, so nothing was written: stopped, it is left for
+		// the next run; failed (a full disk), it is retried after a while.
+		if errclass.ClassOf(perr) == errclass.Canceled || ctx.Err() != nil {
+			lr.do(func(r *Report) { r.sink(name).Left++ })
+			return "left for later (stopped)", false, nil
+		}
+		lr.do(func(r *Report) {
+			sr := r.sink(name)
+			sr.Failed++
+			sr.Failures = append(sr.Failures, label(j.rec)+": "+perr.Error())
+		})
+		next := s.opt.Now().Add(backoff(j.dues[name].Attempts))
+		return "failed, will retry: " + perr.Error(), false,
+			ledgerErr(s.led.MarkFailed(rctx, wid, name, errclass.Retryable, perr.Error(), next))
 	}
 	// Retryable, canceled or unknown: the request may have reached the
 	// sink. The delivery stays uploading and is reconciled before it is

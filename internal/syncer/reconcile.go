@@ -130,7 +130,7 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 			// This run's upload failed on the way; try again later.
 			return true, fail(errclass.Retryable, why, s.opt.Now().Add(backoff(d.Delivery.Attempts)))
 		}
-		if !first {
+		if !first && s.run.leaves(d.Workout) {
 			sr.Left++
 		}
 		tr.Done(progress.Confirming, lbl, "not on "+sinkName+" after all; will be sent again")

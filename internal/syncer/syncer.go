@@ -154,6 +154,30 @@ type runState struct {
 	// recorded yet: "" when the sink accepted them, else the error that
 	// left their outcome unknown.
 	inflight map[string]string
+	// at is where sending has got to, and more whether batches are to
+	// come: a workout found unsent is sent in this run only if it lies
+	// beyond at while more batches come.
+	at   store.Cursor
+	more bool
+}
+
+// reached records where sending has got to.
+func (r *runState) reached(at store.Cursor, more bool) {
+	r.mu.Lock()
+	r.at, r.more = at, more
+	r.mu.Unlock()
+}
+
+// leaves reports whether a workout that is due again will be left for the
+// next run.
+func (r *runState) leaves(rec store.Record) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.more {
+		return true
+	}
+	c := store.CursorOf(rec)
+	return c.Start.Before(r.at.Start) || c.Start.Equal(r.at.Start) && c.ID <= r.at.ID
 }
 
 func (r *runState) set(key, why string) {

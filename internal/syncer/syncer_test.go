@@ -10,6 +10,7 @@ import (
 	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/sink"
 	"github.com/bandsync/bandsync/internal/store"
+	"github.com/bandsync/bandsync/internal/workout"
 )
 
 func openStore(t *testing.T) *store.Store {
@@ -474,5 +475,123 @@ func TestSourceRateLimitIsRetried(t *testing.T) {
 	d, _ := list[0].Delivery("strava")
 	if d.State != store.Failed || d.FailClass != errclass.Retryable || !d.NextRetry.Equal(until) {
 		t.Fatalf("delivery %+v: want failed, retryable, next at %v", d, until)
+	}
+}
+
+// localSink is an archive-like sink: it writes whole or nothing, and a key
+// it holds is a duplicate matched by key.
+type localSink struct{ *fakeSink }
+
+func (localSink) Local() {}
+
+func (s localSink) Put(ctx context.Context, w *workout.Workout, key string) (sink.Result, error) {
+	res, err := s.fakeSink.Put(ctx, w, key)
+	if res.Outcome == sink.Duplicate {
+		res.MatchedBy = "key"
+	}
+	return res, err
+}
+
+// A local sink's failures are recorded as such, never as "outcome unknown":
+// a full disk fails and retries later; a refused folder stops the run with
+// its own error, also for a workout that had failed before.
+func TestLocalSinkFailures(t *testing.T) {
+	src := newFakeSource(3)
+	src.fetchErr["1000"] = errclass.Retry(errors.New("zepp: 503"), 0)
+	sk := localSink{newFakeSink("archive", false)}
+	st := openStore(t)
+	if _, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(t, st, "archive"); c[store.Failed] != 1 || c[store.Done] != 2 {
+		t.Fatalf("store %v: want the fetch failure and 2 done", c)
+	}
+
+	// The disk fills up: the retried workout fails again, retryably.
+	delete(src.fetchErr, "1000")
+	sk.putErr = func(string) error { return errclass.Retry(errors.New("archive: the disk is full"), 0) }
+	o := opts()
+	o.Now = func() time.Time { return now.Add(48 * time.Hour) } // the retry is due
+	rep, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr := rep.Sinks["archive"]; sr.Failed != 1 || sr.Unconfirmed != 0 {
+		t.Fatalf("report %+v: want 1 failed, none unconfirmed", sr)
+	}
+	if c, _ := st.Counts(context.Background()); c["archive"].States[store.Failed] != 1 || c["archive"].Retrying != 1 {
+		t.Fatalf("store %+v: want 1 failed that retries by itself", c["archive"])
+	}
+
+	// The folder may not be written: the run stops with that error.
+	sk.putErr = func(string) error { return errclass.Usagef("archive: not allowed") }
+	o.Now = func() time.Time { return now.Add(30 * 24 * time.Hour) }
+	_, err = New(src, []sink.Sink{sk}, st, o).Run(context.Background())
+	if errclass.ClassOf(err) != errclass.Usage || errors.Is(err, errLedger) {
+		t.Fatalf("err = %v, want the sink's usage error", err)
+	}
+}
+
+// A file a stopped run wrote but did not record is the sink's own: done.
+func TestLocalSinkOwnFileIsDone(t *testing.T) {
+	src := newFakeSource(2)
+	sk := localSink{newFakeSink("archive", false)}
+	sk.held[workout.Origin{Source: "fake", ID: "1000"}.Key()] = "2024/own.fit"
+	st := openStore(t)
+	rep, err := New(src, []sink.Sink{sk}, st, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(t, st, "archive"); c[store.Done] != 2 {
+		t.Fatalf("store %v: want 2 done", c)
+	}
+	if sr := rep.Sinks["archive"]; sr.Duplicates != 1 || sr.Created != 1 {
+		t.Fatalf("report %+v: want 1 written, 1 already there", sr)
+	}
+}
+
+// flakyConfirm fails its first confirmation.
+type flakyConfirm struct {
+	*fakeSink
+	calls int
+}
+
+func (f *flakyConfirm) Confirm(ctx context.Context, p []sink.Pending) ([]sink.Confirmation, error) {
+	f.calls++
+	if f.calls == 1 {
+		return nil, errclass.Retry(errors.New("strava: 503"), 0)
+	}
+	return f.fakeSink.Confirm(ctx, p)
+}
+
+// An upload an earlier run left, found missing only between batches, is
+// sent by a later batch of the same run: it is not counted as left.
+func TestFoundUnsentBetweenBatchesIsNotLeft(t *testing.T) {
+	ctx := context.Background()
+	src := newFakeSource(30)
+	sk := &flakyConfirm{fakeSink: newFakeSink("strava", false)}
+	st := openStore(t)
+	o := opts()
+	o.DryRun = true // records the listing
+	if _, err := New(src, []sink.Sink{sk}, st, o).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	due, err := st.Pending(ctx, "strava", store.PendingFilter{Order: store.OldestFirst})
+	if err != nil || len(due) != 30 {
+		t.Fatal(len(due), err)
+	}
+	d := due[20] // in the third batch of 7
+	if err := st.MarkUploading(ctx, d.Workout.ID, "strava", d.Workout.Key(), ""); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := New(src, []sink.Sink{sk}, st, later(opts())).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(t, st, "strava"); c[store.Done] != 30 {
+		t.Fatalf("store %v: want 30 done", c)
+	}
+	if sr := rep.Sinks["strava"]; sr.Left != 0 || sr.Created != 30 {
+		t.Fatalf("report %+v: want 30 created, none left", sr)
 	}
 }
