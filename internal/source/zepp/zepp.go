@@ -419,6 +419,11 @@ func (src *Source) Fetch(ctx context.Context, r source.Ref) (*workout.Workout, e
 	}
 	wo, err := zeppjson.Decode(raw, detail)
 	if err != nil {
+		if !json.Valid(detail) {
+			// The envelope's fast check passes balanced but broken JSON:
+			// a damaged answer, worth asking again.
+			return nil, errclass.Retry(fmt.Errorf("decode Zepp %s: the answer is not valid JSON (damaged on the way?): %w", name, err), 0)
+		}
 		return nil, errclass.Fatal(fmt.Errorf("decode Zepp %s: %w", name, err))
 	}
 	wo.Origin = workout.Origin{Source: Name, ID: r.ID}

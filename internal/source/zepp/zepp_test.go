@@ -829,3 +829,24 @@ func TestConcurrentFetchSharesLookups(t *testing.T) {
 		t.Errorf("%d history requests for %d workouts fetched by 4 workers, want at most %d", got, n, n/100)
 	}
 }
+
+// A detail whose brackets balance but whose JSON is broken (damaged on the
+// way) passes the envelope's fast check; failing to decode it is worth a
+// retry, not a permanent failure.
+func TestDamagedDetailIsRetryable(t *testing.T) {
+	e := newEnv(t, emu.Options{})
+	f := emu.Fixtures()[0]
+	if _, _, err := e.srv.AddRaw(testEmail, f.Summary, []byte(`{"trackid":"1","time":"1,2;1,2","heart_rate":tru}`)); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t)
+	s := e.source(t)
+	refs := listAll(t, s)
+	if len(refs) != 1 {
+		t.Fatalf("refs %+v", refs)
+	}
+	_, err := s.Fetch(context.Background(), refs[0])
+	if errclass.ClassOf(err) != errclass.Retryable {
+		t.Fatalf("Fetch of a damaged detail: %v (class %v), want retryable", err, errclass.ClassOf(err))
+	}
+}
