@@ -412,7 +412,7 @@ func (src *Source) Fetch(ctx context.Context, r source.Ref) (*workout.Workout, e
 		// A deleted workout and a wrong source look alike (§3.1): ask the
 		// history whether the workout still exists.
 		src.cache.drop(r.ID)
-		if _, err := src.lookup(ctx, trackID, r.ID); err != nil {
+		if _, err := src.summary(ctx, trackID, r.ID); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		return nil, errclass.Fatal(fmt.Errorf("%s: Zepp sent a detail without streams for source %q: %w", name, dsrc, ErrEmptyDetail))
