@@ -13,7 +13,9 @@
 // Files are written to a temporary file in the same folder, synced, given
 // mode 0644 and renamed into place, so a crash or a full disk never leaves
 // a partial workout file; when a workout gets several formats they appear
-// together or not at all. GPX needs positions, so a workout without GPS gets
+// together, and should a crash fall between two renames (or a format be
+// added to the configuration), the next Put of the workout writes the
+// formats it lacks. GPX needs positions, so a workout without GPS gets
 // only its other formats.
 //
 // List decodes the files whose name puts them near the window. What it
@@ -244,6 +246,9 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 		return sink.Result{}, err
 	}
 	if held != "" {
+		if err := a.complete(ctx, w, held, formats); err != nil {
+			return sink.Result{}, err
+		}
 		return sink.Result{Outcome: sink.Duplicate, ActivityID: held, MatchedBy: "key"}, nil
 	}
 
@@ -289,6 +294,34 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 	id := path.Join(year, base+"."+string(formats[0]))
 	a.keys[key] = id
 	return sink.Result{Outcome: sink.Created, ActivityID: id}, nil
+}
+
+// complete writes the formats a held workout lacks beside its file held:
+// a run stopped between two renames, or a format added to the
+// configuration since. Called with a.mu held.
+func (a *Archive) complete(ctx context.Context, w *workout.Workout, held string, formats []Format) error {
+	rel := filepath.FromSlash(held)
+	dir := filepath.Join(a.opt.Dir, filepath.Dir(rel))
+	base := strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))
+	for _, f := range formats {
+		final := filepath.Join(dir, base+"."+string(f))
+		if _, err := os.Lstat(final); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f)
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			os.Remove(tmp)
+			return diskError("write", a.opt.Dir, err)
+		}
+		atomicfile.SyncDir(dir)
+	}
+	return nil
 }
 
 func (a *Archive) formatsFor(w *workout.Workout) []Format {

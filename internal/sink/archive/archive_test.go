@@ -447,3 +447,28 @@ func TestPutNoticesDeletedAndForeignFiles(t *testing.T) {
 		t.Fatalf("second archive's Put = %+v, %v; want duplicate of %s", res, err, again.ActivityID)
 	}
 }
+
+// A workout held in some of the archive's formats gets the others on its
+// next Put: a run stopped between two renames, or a format added since.
+func TestPutCompletesMissingFormats(t *testing.T) {
+	a := newArchive(t, FIT, GPX)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "42")
+	first, err := a.Put(t.Context(), w, "zepp-42")
+	if err != nil || first.Outcome != sink.Created {
+		t.Fatalf("Put = %+v, %v", first, err)
+	}
+	gpxPath := filepath.Join(a.Dir(), filepath.FromSlash(strings.TrimSuffix(first.ActivityID, ".fit")+".gpx"))
+	if err := os.Remove(gpxPath); err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.Put(t.Context(), w, "zepp-42")
+	if err != nil || again.Outcome != sink.Duplicate || again.ActivityID != first.ActivityID {
+		t.Fatalf("second Put = %+v, %v; want a duplicate of %s", again, err, first.ActivityID)
+	}
+	if _, err := os.Stat(gpxPath); err != nil {
+		t.Errorf("the missing GPX was not written again: %v", err)
+	}
+	if n := len(files(t, a.Dir())); n != 2 {
+		t.Errorf("%d files, want 2", n)
+	}
+}
