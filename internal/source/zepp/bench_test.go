@@ -65,36 +65,45 @@ func BenchmarkFetch1000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		work := make(chan source.Ref)
-		var wg sync.WaitGroup
-		errs := make(chan error, 4)
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for r := range work {
-					if _, err := s.Fetch(context.Background(), r); err != nil {
-						select {
-						case errs <- err:
-						default:
-						}
-					}
-				}
-			}()
-		}
-		for _, r := range refs {
-			work <- r
-		}
-		close(work)
-		wg.Wait()
-		select {
-		case err := <-errs:
+		if err := fetchAll(s, refs, 4); err != nil {
 			b.Fatal(err)
-		default:
 		}
 	}
 	b.ReportMetric(float64(e.srv.Requests(api.PathDetail))/float64(b.N), "details/op")
 	b.ReportMetric(float64(e.srv.Requests(""))/float64(b.N), "requests/op")
+}
+
+// fetchAll fetches refs with workers goroutines, in order of hand-out, and
+// returns the first error.
+func fetchAll(s source.Source, refs []source.Ref, workers int) error {
+	work := make(chan source.Ref)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				if _, err := s.Fetch(context.Background(), r); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, r := range refs {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }
 
 // liveHeapDuringList lists the workouts since since and returns the largest

@@ -99,15 +99,15 @@ func (o *Options) setDefaults() error {
 
 // Source lists and fetches the workouts of the linked Zepp account.
 type Source struct {
-	s     *session
-	cache *summaryCache
+	s        *session
+	cache    *summaryCache
+	lookupMu sync.Mutex // one lookup at a time; guards reach and lastLookup
 	// reach is how far above a workout's trackid lookup starts its history
 	// page, in seconds (see lookup); 0 until a page has been seen.
-	reach    atomic.Int64
-	lookupMu sync.Mutex // one lookup at a time
+	reach int64
 	// lastLookup is the trackid of the last lookup, to tell the direction
 	// Fetch is going in.
-	lastLookup atomic.Int64
+	lastLookup int64
 	// pageLen is how many summaries a history page holds: the longest page
 	// seen that has a next one, else Zepp's documented 200 (§2.2).
 	pageLen atomic.Int64
@@ -210,20 +210,13 @@ type page struct {
 	summaries []zeppjson.Summary
 }
 
-func (p *page) oldest() int64 {
-	t := p.summaries[0].TrackID
+// span returns the oldest and newest trackid on a page that is not empty.
+func (p *page) span() (oldest, newest int64) {
+	oldest, newest = p.summaries[0].TrackID, p.summaries[0].TrackID
 	for _, s := range p.summaries {
-		t = min(t, s.TrackID)
+		oldest, newest = min(oldest, s.TrackID), max(newest, s.TrackID)
 	}
-	return t
-}
-
-func (p *page) newest() int64 {
-	t := p.summaries[0].TrackID
-	for _, s := range p.summaries {
-		t = max(t, s.TrackID)
-	}
-	return t
+	return oldest, newest
 }
 
 // history fetches one history page; cursor 0 asks for the newest.
@@ -485,21 +478,26 @@ func (src *Source) summary(ctx context.Context, trackID int64, id string) ([]byt
 //
 // The cursor is taken as "workouts at or before this trackid", which is how
 // next behaves in every client cited (§2.3) [I].
+//
+// Called with lookupMu held.
 func (src *Source) lookup(ctx context.Context, trackID int64, id string) ([]byte, error) {
-	reach := src.reach.Load()
-	if prev := src.lastLookup.Swap(trackID); prev != 0 && trackID < prev {
+	reach := src.reach
+	if prev := src.lastLookup; prev != 0 && trackID < prev {
 		reach = 0 // fetching newest first: the page below the workout is the useful one
 	}
+	src.lastLookup = trackID
 	p, found, err := src.lookupFrom(ctx, trackID+max(reach, 1), id)
-	if err == nil && found == nil && reach > 1 && len(p.summaries) > 0 && p.oldest() > trackID {
-		p, found, err = src.lookupFrom(ctx, trackID+1, id)
+	if err == nil && found == nil && reach > 1 && len(p.summaries) > 0 {
+		if oldest, _ := p.span(); oldest > trackID {
+			p, found, err = src.lookupFrom(ctx, trackID+1, id)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if n := int64(len(p.summaries)); n > 1 {
-		perWorkout := (p.newest() - p.oldest()) / (n - 1)
-		src.reach.Store(max(perWorkout*src.pageLength()*4/5, 1))
+		oldest, newest := p.span()
+		src.reach = max((newest-oldest)/(n-1)*src.pageLength()*4/5, 1)
 	}
 	if found == nil {
 		return nil, errclass.Missing(errors.New("the workout is no longer in the Zepp history"))

@@ -802,27 +802,7 @@ func TestConcurrentFetchSharesLookups(t *testing.T) {
 	e, refs := oldestFirst(t, n)
 	s := e.source(t)
 	e.srv.ResetRequests()
-	work := make(chan source.Ref)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range work {
-				if _, err := s.Fetch(context.Background(), r); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	for _, r := range refs {
-		work <- r
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := fetchAll(s, refs, 4); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.srv.Requests(api.PathHistory); got > n/100 {
