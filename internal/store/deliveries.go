@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -422,6 +423,14 @@ type Cursor struct {
 
 // CursorOf is the position of workout r.
 func CursorOf(r Record) Cursor { return Cursor{Start: r.Start, ID: r.ID} }
+
+// Compare orders cursors as OldestFirst does: by start, then by ID.
+func (c Cursor) Compare(o Cursor) int {
+	if d := c.Start.Compare(o.Start); d != 0 {
+		return d
+	}
+	return cmp.Compare(c.ID, o.ID)
+}
 
 // where adds f's conditions on the workouts (w) to cond and args.
 func (f PendingFilter) where(cond string, args []any) (string, []any) {

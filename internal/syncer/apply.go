@@ -237,11 +237,7 @@ func (s *Syncer) fetchFailed(ctx context.Context, lr *lockedReport, j job, sinkN
 	default:
 		err = s.led.MarkFailed(ctx, wid, sinkName, errclass.Permanent, "fetch from "+s.src.Name()+": "+ferr.Error(), time.Time{})
 	}
-	lr.do(func(r *Report) {
-		sr := r.sink(sinkName)
-		sr.Failed++
-		sr.Failures = append(sr.Failures, label(j.rec)+": "+ferr.Error())
-	})
+	lr.do(func(r *Report) { r.sink(sinkName).failed(label(j.rec), ferr.Error()) })
 	return ledgerErr(err)
 }
 
@@ -358,11 +354,7 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 	}
 	if errors.Is(perr, errclass.ErrPermanent) {
 		// A refusal of this workout (a bad file): nothing was created.
-		lr.do(func(r *Report) {
-			sr := r.sink(name)
-			sr.Failed++
-			sr.Failures = append(sr.Failures, label(j.rec)+": "+perr.Error())
-		})
+		lr.do(func(r *Report) { r.sink(name).failed(label(j.rec), perr.Error()) })
 		return "failed: " + perr.Error(), false,
 			ledgerErr(s.led.MarkFailed(rctx, wid, name, errclass.Permanent, perr.Error(), time.Time{}))
 	}
@@ -373,11 +365,7 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 			lr.do(func(r *Report) { r.sink(name).Left++ })
 			return "left for later (stopped)", false, nil
 		}
-		lr.do(func(r *Report) {
-			sr := r.sink(name)
-			sr.Failed++
-			sr.Failures = append(sr.Failures, label(j.rec)+": "+perr.Error())
-		})
+		lr.do(func(r *Report) { r.sink(name).failed(label(j.rec), perr.Error()) })
 		next := s.opt.Now().Add(backoff(j.dues[name].Attempts))
 		return "failed, will retry: " + perr.Error(), false,
 			ledgerErr(s.led.MarkFailed(rctx, wid, name, errclass.Retryable, perr.Error(), next))

@@ -111,8 +111,7 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 		if err := s.led.MarkFailed(ctx, wid, sinkName, class, msg, next); err != nil {
 			return ledgerErr(err)
 		}
-		sr.Failed++
-		sr.Failures = append(sr.Failures, lbl+": "+msg)
+		sr.failed(lbl, msg)
 		tr.Done(progress.Confirming, lbl, "failed: "+msg)
 		return nil
 	}

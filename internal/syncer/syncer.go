@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -176,8 +177,7 @@ func (r *runState) leaves(rec store.Record) bool {
 	if !r.more {
 		return true
 	}
-	c := store.CursorOf(rec)
-	return c.Start.Before(r.at.Start) || c.Start.Equal(r.at.Start) && c.ID <= r.at.ID
+	return store.CursorOf(rec).Compare(r.at) <= 0
 }
 
 func (r *runState) set(key, why string) {
@@ -264,6 +264,12 @@ func (r *Report) sink(name string) *SinkReport {
 		r.Sinks[name] = sr
 	}
 	return sr
+}
+
+// failed counts a failed delivery of the workout lbl and says why.
+func (sr *SinkReport) failed(lbl, why string) {
+	sr.Failed++
+	sr.Failures = append(sr.Failures, lbl+": "+why)
 }
 
 // Failed is the number of deliveries that failed in the run.
@@ -395,12 +401,7 @@ func (s *Syncer) plan(ctx context.Context, after store.Cursor, limit int) (jobs 
 	for _, j := range byID {
 		jobs = append(jobs, *j)
 	}
-	sort.Slice(jobs, func(a, b int) bool {
-		if !jobs[a].rec.Start.Equal(jobs[b].rec.Start) {
-			return jobs[a].rec.Start.Before(jobs[b].rec.Start)
-		}
-		return jobs[a].rec.ID < jobs[b].rec.ID
-	})
+	slices.SortFunc(jobs, func(a, b job) int { return store.CursorOf(a.rec).Compare(store.CursorOf(b.rec)) })
 	// Each sink's page holds its first limit+1; past the limit-th workout
 	// of the union a sink's list may be cut short, so the rest waits for
 	// the next page.
