@@ -502,7 +502,7 @@ func (e *encoder) detail() []byte {
 	}
 	b = key(b, "gait")
 	if cadenceKey == "gait" {
-		b = e.cadence(b, ",0,0,", 1)
+		b = e.cadence(b, "0,0,", 1) // Δt,0,0,steps
 	}
 	b = append(b, '"')
 	b = emptyMembers(b, "pace")
@@ -519,57 +519,30 @@ func (e *encoder) detail() []byte {
 	b = emptyMembers(b, "mile_pace")
 
 	b = key(b, "heart_rate")
-	last = 0
 	var bpm int64 // previous heart rate
-	for i := range ss {
-		s := &ss[i]
-		if s.Has&workout.HasHeartRate == 0 {
-			continue
-		}
-		off := s.Time.Unix() - e.t0
-		b = appendInt(b, off-last)
-		b = append(b, ',')
-		b = appendInt(b, int64(s.HeartRate)-bpm)
-		b = append(b, ';')
-		last, bpm = off, int64(s.HeartRate)
-	}
+	b = e.stream(b, workout.HasHeartRate, func(b []byte, s *workout.Sample) []byte {
+		v := int64(s.HeartRate)
+		b = appendInt(b, v-bpm)
+		bpm = v
+		return b
+	})
 	b = append(b, `","version":15`...)
 	b = emptyMembers(b, "provider")
 
 	b = key(b, "speed")
-	last = 0
-	for i := range ss {
-		s := &ss[i]
-		if s.Has&workout.HasSpeed == 0 {
-			continue
-		}
-		off := s.Time.Unix() - e.t0
-		b = appendInt(b, off-last)
-		b = append(b, ',')
-		b = appendFloat(b, s.Speed)
-		b = append(b, ';')
-		last = off
-	}
+	b = e.stream(b, workout.HasSpeed, func(b []byte, s *workout.Sample) []byte { return appendFloat(b, s.Speed) })
 	b = append(b, '"')
 	b = emptyMembers(b, "bearing")
 
 	// distance: Δ whole metres
 	b = key(b, "distance")
-	last = 0
 	var metres int64 // previous whole-metre distance
-	for i := range ss {
-		s := &ss[i]
-		if s.Has&workout.HasDistance == 0 {
-			continue
-		}
+	b = e.stream(b, workout.HasDistance, func(b []byte, s *workout.Sample) []byte {
 		m := int64(math.Round(s.Distance))
-		off := s.Time.Unix() - e.t0
-		b = appendInt(b, off-last)
-		b = append(b, ',')
 		b = appendInt(b, m-metres)
-		b = append(b, ';')
-		last, metres = off, m
-	}
+		metres = m
+		return b
+	})
 	b = append(b, '"')
 	b = key(b, "lap")
 	if !perKm {
@@ -579,49 +552,45 @@ func (e *encoder) detail() []byte {
 	b = emptyMembers(b, "air_pressure_altitude", "course", "correct_altitude")
 	b = key(b, "stroke_speed")
 	if cadenceKey == "stroke_speed" {
-		b = e.cadence(b, ",", 60)
+		b = e.cadence(b, "", 60)
 	}
 	b = append(b, '"')
 	b = key(b, "cadence")
 	if cadenceKey == "cadence" {
-		b = e.cadence(b, ",", 1)
+		b = e.cadence(b, "", 1)
 	}
 	b = append(b, '"')
 	b = emptyMembers(b, "daily_performance_info")
 
 	b = key(b, "power_meter")
-	last = 0
-	for i := range ss {
-		s := &ss[i]
-		if s.Has&workout.HasPower == 0 {
+	b = e.stream(b, workout.HasPower, func(b []byte, s *workout.Sample) []byte { return appendInt(b, int64(s.Power)) })
+	return append(b, '"', '}')
+}
+
+// cadence appends the cadence stream: "Δt,<prefix>cadence/per;" entries.
+func (e *encoder) cadence(b []byte, prefix string, per float64) []byte {
+	return e.stream(b, workout.HasCadence, func(b []byte, s *workout.Sample) []byte {
+		b = append(b, prefix...)
+		if per == 1 {
+			return appendFloat(b, s.Cadence)
+		}
+		return appendFloat(b, s.Cadence/per)
+	})
+}
+
+// stream appends a "Δt,value;" entry for every sample that has field f,
+// Δt in seconds since the previous entry and value written by put.
+func (e *encoder) stream(b []byte, f workout.Fields, put func(b []byte, s *workout.Sample) []byte) []byte {
+	last := int64(0)
+	for i := range e.w.Samples {
+		s := &e.w.Samples[i]
+		if s.Has&f == 0 {
 			continue
 		}
 		off := s.Time.Unix() - e.t0
 		b = appendInt(b, off-last)
 		b = append(b, ',')
-		b = appendInt(b, int64(s.Power))
-		b = append(b, ';')
-		last = off
-	}
-	return append(b, '"', '}')
-}
-
-// cadence appends the cadence stream: "Δt<sep>cadence/per;" entries.
-func (e *encoder) cadence(b []byte, sep string, per float64) []byte {
-	last := int64(0)
-	for i := range e.w.Samples {
-		s := &e.w.Samples[i]
-		if s.Has&workout.HasCadence == 0 {
-			continue
-		}
-		off := s.Time.Unix() - e.t0
-		b = appendInt(b, off-last)
-		b = append(b, sep...)
-		if per == 1 {
-			b = appendFloat(b, s.Cadence)
-		} else {
-			b = appendFloat(b, s.Cadence/per)
-		}
+		b = put(b, s)
 		b = append(b, ';')
 		last = off
 	}
