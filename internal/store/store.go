@@ -78,6 +78,12 @@ type Store struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // see txq
 
+	// The writes waiting for a commit, and whether one is under way:
+	// see writeTx.
+	wmu     sync.Mutex
+	writes  []*write
+	writing bool
+
 	// beforeCommit, when set (by tests), runs inside every write
 	// transaction just before it commits.
 	beforeCommit func(ctx context.Context, op string)
@@ -425,23 +431,120 @@ func newerSchema(path string, cur, target int64) error {
 // synchronous=FULL, so it is on disk (not only in the OS cache) when writeTx
 // returns: for the intent to upload, which must outlive a power cut that
 // happens after the upload was sent.
+//
+// Writes made at the same time by several goroutines (the syncer's
+// workers) share a commit, and so a wait for the disk: while one
+// transaction commits, the writes that arrive queue up, and the first of
+// them then commits them all in one transaction, each inside its own
+// savepoint, so that one write's failure undoes only that write. A write
+// is committed (durably, if it asked so) when writeTx returns.
 func (s *Store) writeTx(ctx context.Context, op string, durable bool, fn func(tx *txq, now int64) error) error {
 	if s.readOnly {
 		return fmt.Errorf("%s: %w", op, ErrReadOnly)
 	}
-	err := s.inTx(ctx, nil, func(tx *txq) error {
-		if err := fn(tx, s.now().UnixMilli()); err != nil {
-			return err
+	w := &write{ctx: ctx, op: op, durable: durable, fn: fn, wake: make(chan bool, 1)}
+	s.wmu.Lock()
+	s.writes = append(s.writes, w)
+	lead := !s.writing
+	s.writing = true
+	s.wmu.Unlock()
+	if !lead {
+		lead = <-w.wake // false: a leader committed w
+	}
+	if lead {
+		s.wmu.Lock()
+		group := s.writes
+		s.writes = nil
+		s.wmu.Unlock()
+		s.commitGroup(group)
+		s.wmu.Lock()
+		if len(s.writes) > 0 {
+			s.writes[0].wake <- true // the next group's leader
+		} else {
+			s.writing = false
 		}
-		if s.beforeCommit != nil {
-			s.beforeCommit(ctx, op)
+		s.wmu.Unlock()
+	}
+	if w.err != nil {
+		return fmt.Errorf("%s: %w", op, s.explain(w.err))
+	}
+	return nil
+}
+
+// write is one writeTx call waiting for its commit.
+type write struct {
+	ctx     context.Context
+	op      string
+	durable bool
+	fn      func(tx *txq, now int64) error
+	err     error     // its outcome, set by the leader
+	wake    chan bool // true: lead; false: done
+}
+
+// commitGroup commits the writes in one transaction, sets each one's
+// outcome and wakes those waiting.
+func (s *Store) commitGroup(group []*write) {
+	defer func() {
+		for _, w := range group {
+			w.wake <- false
+		}
+	}()
+	if len(group) == 1 {
+		w := group[0]
+		w.err = s.inTx(w.ctx, nil, func(tx *txq) error {
+			if err := w.fn(tx, s.now().UnixMilli()); err != nil {
+				return err
+			}
+			if s.beforeCommit != nil {
+				s.beforeCommit(w.ctx, w.op)
+			}
+			return nil
+		}, w.durable)
+		return
+	}
+	durable := false
+	for _, w := range group {
+		durable = durable || w.durable
+	}
+	// One write's canceled context must not interrupt a statement of the
+	// shared transaction (SQLite would roll all of it back): the
+	// statements run to their end, and a write whose context ended is
+	// undone at its savepoint instead.
+	bg := context.Background()
+	err := s.inTx(bg, nil, func(tx *txq) error {
+		tx.uncancelable = true
+		for _, w := range group {
+			if w.err = w.ctx.Err(); w.err != nil {
+				continue
+			}
+			if _, err := tx.Tx.ExecContext(bg, "SAVEPOINT write"); err != nil {
+				return err
+			}
+			w.err = w.fn(tx, s.now().UnixMilli())
+			if w.err == nil && s.beforeCommit != nil {
+				s.beforeCommit(w.ctx, w.op)
+			}
+			if w.err == nil {
+				w.err = w.ctx.Err()
+			}
+			if w.err != nil {
+				if _, err := tx.Tx.ExecContext(bg, "ROLLBACK TO write"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Tx.ExecContext(bg, "RELEASE write"); err != nil {
+				return err
+			}
 		}
 		return nil
 	}, durable)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, s.explain(err))
+		for _, w := range group {
+			if w.err == nil {
+				w.err = err
+			}
+		}
 	}
-	return nil
 }
 
 // readTx runs fn in one read transaction, so queries made together see one
@@ -501,6 +604,9 @@ type txq struct {
 	*sql.Tx
 	s      *Store
 	missed []string // statements to prepare once the transaction is over
+	// uncancelable runs statements to their end whatever their context
+	// (see commitGroup).
+	uncancelable bool
 }
 
 // cached returns the prepared form of query, or nil (and remembers to
@@ -517,6 +623,7 @@ func (t *txq) cached(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (t *txq) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.context(ctx)
 	if st := t.cached(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -524,6 +631,7 @@ func (t *txq) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (t *txq) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.context(ctx)
 	if st := t.cached(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -531,10 +639,19 @@ func (t *txq) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (t *txq) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.context(ctx)
 	if st := t.cached(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// context is the context to run a statement with.
+func (t *txq) context(ctx context.Context) context.Context {
+	if t.uncancelable {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // prepare adds queries to the statement cache. A query that fails to
