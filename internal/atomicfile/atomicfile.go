@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -17,12 +18,13 @@ import (
 // backfill would otherwise allocate one per file.
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
-// Temp writes a synced temporary file in dir with mode perm, its name built
-// from name, and returns its path. fill writes the content (buffered). On
-// error the temporary file is removed and "" returned; the error is fill's,
-// or the file system's wrapped with the path.
-func Temp(dir, name string, perm os.FileMode, fill func(io.Writer) error) (string, error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+// Temp writes a temporary file in dir with mode perm, synced to disk if
+// sync, its name built from name (see IsTemp), and returns its path. fill
+// writes the content (buffered). On error the temporary file is removed
+// and "" returned; the error is fill's, or the file system's wrapped with
+// the path.
+func Temp(dir, name string, perm os.FileMode, sync bool, fill func(io.Writer) error) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+tempMark+"*")
 	if err != nil {
 		return "", err
 	}
@@ -47,8 +49,10 @@ func Temp(dir, name string, perm os.FileMode, fill func(io.Writer) error) (strin
 	if err := f.Chmod(perm); err != nil {
 		return fail(fmt.Errorf("write %s: %w", tmp, err))
 	}
-	if err := f.Sync(); err != nil {
-		return fail(fmt.Errorf("write %s: %w", tmp, err))
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fail(fmt.Errorf("write %s: %w", tmp, err))
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -60,7 +64,7 @@ func Temp(dir, name string, perm os.FileMode, fill func(io.Writer) error) (strin
 // Write replaces path with what fill writes, atomically, with mode perm.
 func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
 	dir := filepath.Dir(path)
-	tmp, err := Temp(dir, filepath.Base(path), perm, fill)
+	tmp, err := Temp(dir, filepath.Base(path), perm, true, fill)
 	if err != nil {
 		return err
 	}
@@ -86,4 +90,12 @@ func SyncDir(dir string) {
 		_ = d.Sync()
 		d.Close()
 	}
+}
+
+// tempMark is in the name of every temporary file, after the final name.
+const tempMark = ".tmp-"
+
+// IsTemp reports whether base is the name of a temporary file of Temp's.
+func IsTemp(base string) bool {
+	return strings.HasPrefix(base, ".") && strings.Contains(base, tempMark)
 }

@@ -142,3 +142,17 @@ type Local interface {
 	// Local is a marker; it does nothing.
 	Local()
 }
+
+// Batcher is implemented by local sinks that can write many workouts with
+// one wait for the disk: Stage does what Put does except that the workout
+// is not yet durable or visible; Flush makes every staged workout so. A
+// staged workout's Result holds only once a Flush returned nil: should
+// Flush fail, or the process end before it, a staged workout may be
+// missing (a later Put or Stage writes it, or finds it written), never
+// half there.
+type Batcher interface {
+	Sink
+	Local
+	Stage(ctx context.Context, w *workout.Workout, key string) (Result, error)
+	Flush(ctx context.Context) error
+}

@@ -147,6 +147,9 @@ feed:
 	}
 	close(work)
 	wg.Wait()
+	if err := s.flushAll(ctx, lr); err != nil && stop == nil {
+		stop = err
+	}
 	for _, j := range jobs[sent:] {
 		for n := range j.dues {
 			rep.sink(n).Left++
@@ -260,6 +263,7 @@ func backoff(attempts int) time.Duration {
 func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink, w *workout.Workout) (string, error) {
 	name, wid, key := sk.Name(), j.rec.ID, j.rec.Key()
 	_, local := sk.(sink.Local)
+	batcher, _ := sk.(sink.Batcher)
 	for {
 		// The intent is recorded where a crash could leave an outcome
 		// unknown; a local sink's Put is all or nothing.
@@ -273,7 +277,20 @@ func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink,
 		// after StopGrace.
 		putCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.opt.StopGrace, cancel) })
-		res, err := sk.Put(putCtx, w, key)
+		var res sink.Result
+		var err error
+		if batcher != nil {
+			var out string
+			var staged bool
+			out, staged, res, err = s.stage(putCtx, lr, j, batcher, w)
+			if staged {
+				stop()
+				cancel()
+				return out, err
+			}
+		} else {
+			res, err = sk.Put(putCtx, w, key)
+		}
 		stop()
 		cancel()
 		out, again, err := s.recordPut(ctx, lr, j, name, local, res, err)

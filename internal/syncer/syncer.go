@@ -160,6 +160,8 @@ type runState struct {
 	// beyond at while more batches come.
 	at   store.Cursor
 	more bool
+	// staging holds what Batcher sinks have staged (see stage).
+	staging staging
 }
 
 // reached records where sending has got to.
@@ -324,7 +326,7 @@ func (e *LimitError) Is(target error) bool { return target == errclass.ErrRateLi
 // is Report.ListErr.
 func (s *Syncer) Run(ctx context.Context) (*Report, error) {
 	rep := &Report{}
-	s.run = &runState{inflight: map[string]string{}}
+	s.run = &runState{inflight: map[string]string{}, staging: staging{staged: map[string][]stagedPut{}}}
 	for _, sk := range s.sinks {
 		rep.sink(sk.Name())
 	}

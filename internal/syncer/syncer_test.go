@@ -525,8 +525,16 @@ func TestLocalSinkFailures(t *testing.T) {
 
 	// The folder may not be written: the run stops with that error.
 	sk.putErr = func(string) error { return errclass.Usagef("archive: not allowed") }
+	wantUsageStop(t, src, sk, st)
+}
+
+// wantUsageStop runs a month later, when every failure is due, and wants
+// the run stopped by the sink's usage error, not a ledger error.
+func wantUsageStop(t *testing.T, src *fakeSource, sk sink.Sink, st *store.Store) {
+	t.Helper()
+	o := opts()
 	o.Now = func() time.Time { return now.Add(30 * 24 * time.Hour) }
-	_, err = New(src, []sink.Sink{sk}, st, o).Run(context.Background())
+	_, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background())
 	if errclass.ClassOf(err) != errclass.Usage || errors.Is(err, errLedger) {
 		t.Fatalf("err = %v, want the sink's usage error", err)
 	}

@@ -18,6 +18,13 @@
 // formats it lacks. GPX needs positions, so a workout without GPS gets
 // only its other formats.
 //
+// Stage and Flush (sink.Batcher) write many workouts with one wait for the
+// disk instead of one each, which is most of what a file costs: Stage
+// leaves the files in temporary files, not yet synced; Flush syncs them all
+// at once (one syncfs on Linux, else each file), renames them into place
+// and syncs their folders. Temporary files that a stopped process left are
+// removed by the next scan once an hour old.
+//
 // List decodes the files whose name puts them near the window. What it
 // read is kept, keyed by path, size and modification time, in memory and in
 // DIR/.bandsync-index.json, so only new or changed files are decoded again,
@@ -129,7 +136,10 @@ type Archive struct {
 	// keys is the last scan's primary file (see primary) by key, kept up
 	// to date by Put, so a Put does not list the whole archive again; nil
 	// until the first scan.
-	keys    map[string]string
+	keys map[string]string
+	// staged are the workouts Stage wrote to temporary files, by key,
+	// waiting for Flush.
+	staged  map[string]staged
 	indexed bool // cache loaded from the index file
 	dirty   bool // cache differs from the index file
 
@@ -138,9 +148,18 @@ type Archive struct {
 }
 
 var (
-	_ sink.Sink  = (*Archive)(nil)
-	_ sink.Local = (*Archive)(nil)
+	_ sink.Sink    = (*Archive)(nil)
+	_ sink.Local   = (*Archive)(nil)
+	_ sink.Batcher = (*Archive)(nil)
 )
+
+// staged is a workout's files written by Stage, not yet in place.
+type staged struct {
+	dir    string   // the year folder
+	temps  []string // written, not synced
+	finals []string // where Flush puts them
+	id     string
+}
 
 // Local implements sink.Local: Put writes whole files or none.
 func (a *Archive) Local() {}
@@ -191,7 +210,7 @@ func New(opt Options) (*Archive, error) {
 	}
 	opt.Formats = formats
 	opt.Dir = filepath.Clean(opt.Dir)
-	return &Archive{opt: opt, cache: map[string]cached{}}, nil
+	return &Archive{opt: opt, cache: map[string]cached{}, staged: map[string]staged{}}, nil
 }
 
 // Name implements sink.Sink.
@@ -223,8 +242,19 @@ type file struct {
 }
 
 // Put implements sink.Sink. A key that already has files is a Duplicate of
-// them, whatever their date: nothing is written.
+// them, whatever their date: nothing is written. The files are on disk
+// when Put returns.
 func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink.Result, error) {
+	return a.put(ctx, w, key, false)
+}
+
+// Stage implements sink.Batcher: it is Put, except that the files wait
+// in temporary files, not yet synced, until Flush.
+func (a *Archive) Stage(ctx context.Context, w *workout.Workout, key string) (sink.Result, error) {
+	return a.put(ctx, w, key, true)
+}
+
+func (a *Archive) put(ctx context.Context, w *workout.Workout, key string, stage bool) (sink.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return sink.Result{}, err
 	}
@@ -241,6 +271,9 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if st, ok := a.staged[key]; ok {
+		return sink.Result{Outcome: sink.Duplicate, ActivityID: st.id, MatchedBy: "key"}, nil
+	}
 	held, err := a.held(ctx, key)
 	if err != nil {
 		return sink.Result{}, err
@@ -257,43 +290,98 @@ func (a *Archive) Put(ctx context.Context, w *workout.Workout, key string) (sink
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return sink.Result{}, diskError("create folder", a.opt.Dir, err)
 	}
-	var temps []string
+	st := staged{dir: dir, id: path.Join(year, base+"."+string(formats[0]))}
 	defer func() {
-		for _, t := range temps {
-			os.Remove(t) // a no-op once renamed
+		if st.temps != nil {
+			removeAll(st.temps) // a no-op once renamed
 		}
 	}()
 	for _, f := range formats {
 		if err := ctx.Err(); err != nil {
 			return sink.Result{}, err
 		}
-		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f)
-		if tmp != "" {
-			temps = append(temps, tmp)
-		}
+		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f, !stage)
 		if err != nil {
 			return sink.Result{}, err
 		}
+		st.temps = append(st.temps, tmp)
+		st.finals = append(st.finals, filepath.Join(dir, base+"."+string(f)))
 	}
 	if err := ctx.Err(); err != nil {
 		return sink.Result{}, err
 	}
+	if stage {
+		a.staged[key] = st
+		st.temps = nil // Flush's now
+		return sink.Result{Outcome: sink.Created, ActivityID: st.id}, nil
+	}
 	// All formats are on disk; make them appear together.
-	var placed []string
-	for i, f := range formats {
-		final := filepath.Join(dir, base+"."+string(f))
-		if err := os.Rename(temps[i], final); err != nil {
-			for _, p := range placed {
-				os.Remove(p)
-			}
-			return sink.Result{}, diskError("write", a.opt.Dir, err)
-		}
-		placed = append(placed, final)
+	if err := place(st); err != nil {
+		return sink.Result{}, diskError("write", a.opt.Dir, err)
 	}
 	atomicfile.SyncDir(dir)
-	id := path.Join(year, base+"."+string(formats[0]))
-	a.keys[key] = id
-	return sink.Result{Outcome: sink.Created, ActivityID: id}, nil
+	a.keys[key] = st.id
+	return sink.Result{Outcome: sink.Created, ActivityID: st.id}, nil
+}
+
+// place renames a workout's temporary files into place; should one rename
+// fail, it takes back those done.
+func place(st staged) error {
+	for i, tmp := range st.temps {
+		if err := os.Rename(tmp, st.finals[i]); err != nil {
+			removeAll(st.finals[:i])
+			return err
+		}
+	}
+	return nil
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p)
+	}
+}
+
+// Flush implements sink.Batcher: it syncs the files of every staged
+// workout with one wait for the disk, renames them into place and syncs
+// their folders. On error, the workouts not yet in place are dropped (their
+// next Put or Stage writes them; one that made it finds its files).
+func (a *Archive) Flush(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.staged) == 0 {
+		return nil
+	}
+	all := a.staged
+	a.staged = map[string]staged{}
+	var temps []string
+	for _, st := range all {
+		temps = append(temps, st.temps...)
+	}
+	if err := atomicfile.SyncFiles(a.opt.Dir, temps); err != nil {
+		removeAll(temps)
+		return diskError("write", a.opt.Dir, err)
+	}
+	dirs := map[string]bool{}
+	var err error
+	for key, st := range all {
+		if err == nil {
+			err = place(st)
+		}
+		if err != nil {
+			removeAll(st.temps)
+			continue
+		}
+		a.keys[key] = st.id
+		dirs[st.dir] = true
+	}
+	for d := range dirs {
+		atomicfile.SyncDir(d)
+	}
+	if err != nil {
+		return diskError("write", a.opt.Dir, err)
+	}
+	return nil
 }
 
 // complete writes the formats a held workout lacks beside its file held:
@@ -311,7 +399,7 @@ func (a *Archive) complete(ctx context.Context, w *workout.Workout, held string,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f)
+		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f, true)
 		if err != nil {
 			return err
 		}
@@ -336,11 +424,12 @@ func (a *Archive) formatsFor(w *workout.Workout) []Format {
 	return out
 }
 
-// writeTemp encodes w as format f into a synced 0644 temporary file next
-// to name and returns its path; on error nothing is left behind.
-func (a *Archive) writeTemp(dir, name string, w *workout.Workout, f Format) (string, error) {
+// writeTemp encodes w as format f into a 0644 temporary file next to
+// name, synced if sync, and returns its path; on error nothing is left
+// behind.
+func (a *Archive) writeTemp(dir, name string, w *workout.Workout, f Format, sync bool) (string, error) {
 	var encErr error
-	tmp, err := atomicfile.Temp(dir, name, 0o644, func(out io.Writer) error {
+	tmp, err := atomicfile.Temp(dir, name, 0o644, sync, func(out io.Writer) error {
 		if a.wrap != nil {
 			out = a.wrap(out)
 		}
@@ -429,6 +518,10 @@ func (a *Archive) scan(ctx context.Context) (map[string][]file, error) {
 			return nil, diskError("read", a.opt.Dir, err)
 		}
 		for _, e := range entries {
+			if atomicfile.IsTemp(e.Name()) {
+				a.removeStale(filepath.Join(a.opt.Dir, y.Name(), e.Name()))
+				continue
+			}
 			m := nameRE.FindStringSubmatch(e.Name())
 			if m == nil || !e.Type().IsRegular() {
 				continue // temporary files start with a dot and never match
@@ -449,6 +542,18 @@ func (a *Archive) scan(ctx context.Context) (map[string][]file, error) {
 		a.keys[key] = a.primary(files).rel
 	}
 	return groups, nil
+}
+
+// staleAfter is the age at which a temporary file is taken for one a
+// stopped process left: any other writer renames or removes its own
+// within seconds.
+const staleAfter = time.Hour
+
+// removeStale removes the temporary file p if it is stale.
+func (a *Archive) removeStale(p string) {
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleAfter {
+		os.Remove(p)
+	}
 }
 
 func isYear(s string) bool {

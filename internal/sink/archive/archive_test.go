@@ -7,12 +7,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bandsync/bandsync/internal/atomicfile"
 	"github.com/bandsync/bandsync/internal/errclass"
 	"github.com/bandsync/bandsync/internal/sink"
 	"github.com/bandsync/bandsync/internal/sink/sinktest"
@@ -470,5 +473,89 @@ func TestPutCompletesMissingFormats(t *testing.T) {
 	}
 	if n := len(files(t, a.Dir())); n != 2 {
 		t.Errorf("%d files, want 2", n)
+	}
+}
+
+// A process that stops between Stage and Flush leaves only temporary
+// files: the next one does not take the workout as held, writes it again,
+// and removes the stale temporary files (but not a fresh one, which could
+// be another writer's).
+func TestStagedLostWithoutFlush(t *testing.T) {
+	a := newArchive(t, FIT, GPX)
+	w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1, 7, 0, 0, 0, time.UTC), "42")
+	staged, err := a.Stage(t.Context(), w, "zepp-42")
+	if err != nil || staged.Outcome != sink.Created {
+		t.Fatalf("Stage = %+v, %v", staged, err)
+	}
+	temps := files(t, a.Dir())
+	if len(temps) != 2 {
+		t.Fatalf("after Stage: files %v, want two temporary files", temps)
+	}
+	old := time.Now().Add(-2 * staleAfter)
+	if err := os.Chtimes(filepath.Join(a.Dir(), temps[0]), old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	next, err := New(Options{Dir: a.Dir(), Formats: []Format{FIT, GPX}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := next.Put(t.Context(), w, "zepp-42")
+	if err != nil || res.Outcome != sink.Created || res.ActivityID != staged.ActivityID {
+		t.Fatalf("Put after a lost Stage = %+v, %v; want created as %s", res, err, staged.ActivityID)
+	}
+	got := files(t, a.Dir())
+	want := []string{temps[1], "2022/" + strings.TrimSuffix(path.Base(staged.ActivityID), ".fit") + ".fit", "2022/" + strings.TrimSuffix(path.Base(staged.ActivityID), ".fit") + ".gpx"}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("files %v, want %v (the stale temporary file removed, the fresh one kept)", got, want)
+	}
+}
+
+// A Flush that cannot put a workout in place says so, leaves no
+// temporary file, and drops only what it could not place: the next Put
+// writes that workout, and finds the others held.
+func TestFlushFailureDropsWhatItCouldNotPlace(t *testing.T) {
+	a := newArchive(t)
+	var ids []string
+	for i := range 3 {
+		w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1+i, 7, 0, 0, 0, time.UTC), fmt.Sprint(i))
+		res, err := a.Stage(t.Context(), w, fmt.Sprintf("zepp-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.ActivityID)
+	}
+	// A folder where the second workout's file goes: its rename fails.
+	blocked := filepath.Join(a.Dir(), filepath.FromSlash(ids[1]))
+	if err := os.MkdirAll(filepath.Join(blocked, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(t.Context()); err == nil || !strings.Contains(err.Error(), a.Dir()) {
+		t.Fatalf("Flush = %v, want an error naming the archive folder", err)
+	}
+	for _, f := range files(t, a.Dir()) {
+		if atomicfile.IsTemp(path.Base(f)) {
+			t.Errorf("temporary file %s left behind", f)
+		}
+	}
+	os.RemoveAll(blocked)
+	placed := 0
+	for i, id := range ids {
+		w := sinktest.Workout(sinktest.KindRun, time.Date(2022, 6, 1+i, 7, 0, 0, 0, time.UTC), fmt.Sprint(i))
+		res, err := a.Put(t.Context(), w, fmt.Sprintf("zepp-%d", i))
+		if err != nil || res.ActivityID != id {
+			t.Fatalf("Put %d after the failed Flush = %+v, %v", i, res, err)
+		}
+		if res.Outcome == sink.Duplicate {
+			placed++
+		}
+		if _, err := os.Stat(filepath.Join(a.Dir(), filepath.FromSlash(id))); err != nil {
+			t.Errorf("workout %d not in the archive after its Put: %v", i, err)
+		}
+	}
+	if placed == 3 {
+		t.Error("every workout was held after a Flush that failed")
 	}
 }

@@ -87,6 +87,7 @@ func Run(t *testing.T, newSink func(t *testing.T) sink.Sink, hooks ...Hooks) {
 	t.Run("DistinctKeys", s.testDistinctKeys)
 	t.Run("ListWindow", s.testListWindow)
 	t.Run("CanceledContext", s.testCanceled)
+	t.Run("StageAndFlush", s.testStageAndFlush)
 }
 
 // span reserves a time range for one subtest and returns its start.
@@ -362,5 +363,56 @@ func (s *suite) testCanceled(t *testing.T) {
 	}
 	if acts := list(t, sk, around(w.Start)); len(acts) != 0 {
 		t.Errorf("a Put whose context was canceled before it began stored %v", keys(acts))
+	}
+}
+
+// testStageAndFlush checks sink.Batcher: a staged workout is invisible
+// until Flush, answers Duplicate when staged again, and is then held under
+// the activity ID Stage gave.
+func (s *suite) testStageAndFlush(t *testing.T) {
+	sk := s.newSink(t)
+	b, ok := sk.(sink.Batcher)
+	if !ok {
+		t.Skip("not a sink.Batcher")
+	}
+	ctx := t.Context()
+	start := s.span()
+	ids := map[string]string{}
+	var ws []*workout.Workout
+	for i := range 3 {
+		w, key := s.workout(KindRun, start.Add(time.Duration(i)*time.Hour), i)
+		res, err := b.Stage(ctx, w, key)
+		if err != nil {
+			t.Fatalf("Stage(%s): %v", key, err)
+		}
+		if res.Outcome != sink.Created || res.ActivityID == "" {
+			t.Fatalf("Stage(%s) of a new key = %v %q, want created with an ID", key, res.Outcome, res.ActivityID)
+		}
+		ids[key] = res.ActivityID
+		ws = append(ws, w)
+	}
+	win := sink.Window{After: start.Add(-time.Hour), Before: start.Add(4 * time.Hour)}
+	if acts := list(t, sk, win); len(acts) != 0 {
+		t.Errorf("before Flush, List shows %d staged activities, want none", len(acts))
+	}
+	w0, k0 := ws[0], ws[0].Origin.Key()
+	if res, err := b.Stage(ctx, w0, k0); err != nil || res.Outcome != sink.Duplicate || res.ActivityID != ids[k0] {
+		t.Errorf("staging %s again = %v %q (%v), want duplicate of %q", k0, res.Outcome, res.ActivityID, err, ids[k0])
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	acts := list(t, sk, win)
+	if len(acts) != len(ids) {
+		t.Fatalf("after Flush, List shows %d activities, want %d", len(acts), len(ids))
+	}
+	for i, w := range ws {
+		checkActivity(t, acts[i], w, w.Origin.Key(), ids[w.Origin.Key()])
+	}
+	if res, err := sk.Put(ctx, w0, k0); err != nil || res.Outcome != sink.Duplicate || res.ActivityID != ids[k0] {
+		t.Errorf("Put of a flushed key = %v %q (%v), want duplicate of %q", res.Outcome, res.ActivityID, err, ids[k0])
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Errorf("Flush with nothing staged: %v", err)
 	}
 }
