@@ -8,6 +8,7 @@ package workout
 
 import (
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -55,11 +56,29 @@ func (z Zone) Location() *time.Location {
 		return time.UTC
 	}
 	if z.Name != "" {
-		if loc, err := time.LoadLocation(z.Name); err == nil {
+		if loc := loadLocation(z.Name); loc != nil {
 			return loc
 		}
 	}
 	return time.FixedZone(formatOffset(z.Offset), int(z.Offset/time.Second))
+}
+
+// locations caches time.LoadLocation, which reads the zone's file each
+// time. Only zones found are kept, so the cache is as small as the zone
+// database whatever names the data holds.
+var locations sync.Map // name → *time.Location
+
+// loadLocation returns the named zone, or nil if it is unknown.
+func loadLocation(name string) *time.Location {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	locations.Store(name, loc)
+	return loc
 }
 
 func formatOffset(d time.Duration) string {
