@@ -330,11 +330,9 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 			}
 			return "already on " + name + " (" + res.MatchedBy + ") as " + res.ActivityID, false, ledgerErr(err)
 		case sink.Accepted:
-			// The delivery is uploading already; its upload ID is kept in
-			// memory until it is confirmed (see runState.uploads).
-			s.run.accepted(key, upload{wid: wid, sink: name, id: res.UploadID})
+			s.run.set(key, "")
 			lr.do(func(r *Report) { r.sink(name).Unconfirmed++ })
-			return "sent to " + name, false, nil
+			return "sent to " + name, false, ledgerErr(s.led.MarkUploading(rctx, wid, name, key, res.UploadID))
 		}
 		return "", false, fmt.Errorf("%s: Put answered no outcome", name)
 	}

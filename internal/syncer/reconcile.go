@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,8 +75,7 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 	}
 	pend := make([]sink.Pending, len(ups))
 	for i, d := range ups {
-		up := cmp.Or(d.Delivery.UploadID, s.run.uploadID(d.Delivery.Key))
-		pend[i] = sink.Pending{Key: d.Delivery.Key, UploadID: up, Start: d.Workout.Start, Sent: d.Delivery.UploadingSince}
+		pend[i] = sink.Pending{Key: d.Delivery.Key, UploadID: d.Delivery.UploadID, Start: d.Workout.Start, Sent: d.Delivery.UploadingSince}
 	}
 	confs, cerr := c.Confirm(ctx, pend)
 	processing := 0
@@ -164,9 +162,8 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 		tr.Done(progress.Confirming, lbl, "already on "+sinkName+" as "+res.ActivityID)
 		return true, nil
 	}
-	// Still processing: the ledger learns its upload ID now.
-	if up := cmp.Or(res.UploadID, s.run.uploadID(key)); up != "" && up != d.Delivery.UploadID {
-		if err := s.led.MarkUploading(ctx, wid, sinkName, key, up); err != nil {
+	if res.UploadID != "" && res.UploadID != d.Delivery.UploadID {
+		if err := s.led.MarkUploading(ctx, wid, sinkName, key, res.UploadID); err != nil {
 			return false, ledgerErr(err)
 		}
 	}

@@ -22,7 +22,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -156,11 +155,6 @@ type runState struct {
 	// recorded yet: "" when the sink accepted them, else the error that
 	// left their outcome unknown.
 	inflight map[string]string
-	// uploads holds the sink's upload ID of each key in inflight that has
-	// one. The ledger learns it only if the upload is still processing
-	// when confirmed: most are done by then, and a lost ID costs only a
-	// listing when reconciling.
-	uploads map[string]upload
 	// at is where sending has got to, and more whether batches are to
 	// come: a workout found unsent is sent in this run only if it lies
 	// beyond at while more batches come.
@@ -194,48 +188,6 @@ func (r *runState) set(key, why string) {
 	r.mu.Unlock()
 }
 
-// upload is an upload a sink accepted in this run.
-type upload struct {
-	wid  store.WorkoutID
-	sink string
-	id   string
-}
-
-// accepted records that the sink took key's upload as u.id.
-func (r *runState) accepted(key string, u upload) {
-	r.mu.Lock()
-	r.inflight[key] = ""
-	r.uploads[key] = u
-	r.mu.Unlock()
-}
-
-// uploadID returns the upload ID of key, sent in this run, or "".
-func (r *runState) uploadID(key string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.uploads[key].id
-}
-
-// keepUploadIDs records in the ledger the upload IDs of this run's uploads
-// still in flight, for the next run's confirmation: when a run ends, even
-// told to stop.
-func (s *Syncer) keepUploadIDs(ctx context.Context) error {
-	ctx = context.WithoutCancel(ctx)
-	s.run.mu.Lock()
-	ups := maps.Clone(s.run.uploads)
-	s.run.mu.Unlock()
-	var errs []error
-	for key, u := range ups {
-		if u.id == "" {
-			continue
-		}
-		if err := s.led.MarkUploading(ctx, u.wid, u.sink, key, u.id); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return ledgerErr(errors.Join(errs...))
-}
-
 // has says whether key was sent in this run and is still in flight.
 func (r *runState) has(key string) bool {
 	r.mu.Lock()
@@ -250,7 +202,6 @@ func (r *runState) take(key string) (why string, ok bool) {
 	defer r.mu.Unlock()
 	why, ok = r.inflight[key]
 	delete(r.inflight, key)
-	delete(r.uploads, key)
 	return why, ok
 }
 
@@ -375,7 +326,7 @@ func (e *LimitError) Is(target error) bool { return target == errclass.ErrRateLi
 // is Report.ListErr.
 func (s *Syncer) Run(ctx context.Context) (*Report, error) {
 	rep := &Report{}
-	s.run = &runState{inflight: map[string]string{}, uploads: map[string]upload{}, staging: staging{staged: map[string][]stagedPut{}}}
+	s.run = &runState{inflight: map[string]string{}, staging: staging{staged: map[string][]stagedPut{}}}
 	for _, sk := range s.sinks {
 		rep.sink(sk.Name())
 	}
@@ -397,11 +348,7 @@ func (s *Syncer) Run(ctx context.Context) (*Report, error) {
 		}
 		return rep, nil
 	}
-	err := s.apply(ctx, rep)
-	if kerr := s.keepUploadIDs(ctx); kerr != nil {
-		err = errors.Join(err, kerr)
-	}
-	if err != nil {
+	if err := s.apply(ctx, rep); err != nil {
 		return rep, err
 	}
 	if rep.LimitedSink != "" && !s.opt.Wait {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -298,8 +297,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := clean.writes
-	// At least the intent and the outcome of each workout.
-	if total < 2*n {
+	if total < 3*n {
 		t.Fatalf("a clean run made only %d writes", total)
 	}
 	check := func(t *testing.T, crash func(*crashLedger, *fakeSink) []sink.Sink) {
@@ -603,59 +601,5 @@ func TestFoundUnsentBetweenBatchesIsNotLeft(t *testing.T) {
 	}
 	if sr := rep.Sinks["strava"]; sr.Left != 0 || sr.Created != 30 {
 		t.Fatalf("report %+v: want 30 created, none left", sr)
-	}
-}
-
-// processingConfirm answers that every upload is still processing, and
-// remembers the upload IDs it was asked about.
-type processingConfirm struct {
-	*fakeSink
-	asked []string
-}
-
-func (p *processingConfirm) Confirm(ctx context.Context, pending []sink.Pending) ([]sink.Confirmation, error) {
-	out := make([]sink.Confirmation, len(pending))
-	for i, pd := range pending {
-		p.asked = append(p.asked, pd.UploadID)
-		out[i] = sink.Confirmation{Pending: pd, Result: sink.Result{Outcome: sink.Accepted}}
-	}
-	return out, nil
-}
-
-// The upload ID a sink answers is kept in memory for its confirmation, and
-// reaches the ledger when the upload is still processing then, for the
-// next run's confirmation.
-func TestUploadIDReachesTheLedgerWhenStillProcessing(t *testing.T) {
-	src := newFakeSource(3)
-	sk := &processingConfirm{fakeSink: newFakeSink("strava", true)}
-	st := openStore(t)
-	o := opts()
-	clock := now
-	o.Now = func() time.Time { return clock }
-	o.Sleep = func(ctx context.Context, d time.Duration) error { clock = clock.Add(d); return ctx.Err() }
-	if _, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if len(sk.asked) == 0 || slices.Contains(sk.asked, "") {
-		t.Fatalf("Confirm was asked about upload IDs %q, want each workout's", sk.asked)
-	}
-	ups, err := st.Uploading(context.Background(), "strava")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ups) != 3 {
-		t.Fatalf("%d uploads in flight, want 3", len(ups))
-	}
-	for _, d := range ups {
-		if k, ok := sk.uploads[d.Delivery.UploadID]; !ok || k != d.Delivery.Key {
-			t.Errorf("ledger holds upload ID %q for %s, which the sink did not give it", d.Delivery.UploadID, d.Delivery.Key)
-		}
-	}
-	// The next run confirms them from the ledger alone.
-	if _, err := New(src, []sink.Sink{sk.fakeSink}, st, opts()).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if c := counts(t, st, "strava"); c[store.Done] != 3 {
-		t.Fatalf("store %v: want 3 done", c)
 	}
 }
