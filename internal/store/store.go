@@ -517,7 +517,7 @@ func (s *Store) commitGroup(group []*write) {
 			if w.err = w.ctx.Err(); w.err != nil {
 				continue
 			}
-			if _, err := tx.Tx.ExecContext(bg, "SAVEPOINT write"); err != nil {
+			if _, err := tx.ExecContext(bg, "SAVEPOINT write"); err != nil {
 				return err
 			}
 			w.err = w.fn(tx, s.now().UnixMilli())
@@ -528,11 +528,11 @@ func (s *Store) commitGroup(group []*write) {
 				w.err = w.ctx.Err()
 			}
 			if w.err != nil {
-				if _, err := tx.Tx.ExecContext(bg, "ROLLBACK TO write"); err != nil {
+				if _, err := tx.ExecContext(bg, "ROLLBACK TO write"); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.Tx.ExecContext(bg, "RELEASE write"); err != nil {
+			if _, err := tx.ExecContext(bg, "RELEASE write"); err != nil {
 				return err
 			}
 		}

@@ -291,11 +291,7 @@ func (a *Archive) put(ctx context.Context, w *workout.Workout, key string, stage
 		return sink.Result{}, diskError("create folder", a.opt.Dir, err)
 	}
 	st := staged{dir: dir, id: path.Join(year, base+"."+string(formats[0]))}
-	defer func() {
-		if st.temps != nil {
-			removeAll(st.temps) // a no-op once renamed
-		}
-	}()
+	defer func() { removeAll(st.temps) }() // a no-op once renamed or staged
 	for _, f := range formats {
 		if err := ctx.Err(); err != nil {
 			return sink.Result{}, err
