@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -116,7 +117,7 @@ func (f *Factory) stravaSink(ctx context.Context) (*strava.Sink, error) {
 	ts := oauth.NewTokenSource(cfg, store, oauth.TokenSourceOptions{})
 	opt := strava.DefaultOptions()
 	opt.BaseURL = c.Strava.URL
-	opt.HTTPClient = ts.Client(nil)
+	opt.HTTPClient = ts.Client(transport)
 	opt.ZeppLink = c.Strava.ZeppLink
 	opt.IndoorRide = c.Strava.IndoorRide
 	opt.BackfillMute = c.Strava.BackfillMute
@@ -149,6 +150,17 @@ func (f *Factory) archiveSink() (*archive.Archive, error) {
 	return archive.New(archive.Options{Dir: dir, Formats: formats, FIT: fit.EncodeOptions{LegacyZeppIdentity: c.Strava.LegacyIdentity}})
 }
 
+// transport is the connection pool of the Zepp and Strava clients. Go's
+// default keeps two idle connections per host, fewer than the workers
+// that fetch and upload at once, so it would close a connection after
+// most requests and open (against the real services: handshake) another
+// for the next.
+var transport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	return t
+}()
+
 // zeppOptions are the Zepp client's options; warn receives what a person
 // should know.
 func (f *Factory) zeppOptions(warn func(string)) (zepp.Options, error) {
@@ -163,7 +175,7 @@ func (f *Factory) zeppOptions(warn func(string)) (zepp.Options, error) {
 	if err != nil {
 		return zepp.Options{}, err
 	}
-	o := zepp.Options{BaseURL: c.Zepp.URL, Store: store}
+	o := zepp.Options{BaseURL: c.Zepp.URL, Store: store, HTTPClient: &http.Client{Transport: transport, Timeout: 60 * time.Second}}
 	if f.local || isLoopback(c.Zepp.URL) {
 		o.Pacer = localPacer()
 	}
