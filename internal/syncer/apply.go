@@ -209,6 +209,9 @@ func (s *Syncer) applyJob(ctx context.Context, lr *lockedReport, j job) error {
 		tr.Done(progress.Uploading, lbl, "failed: "+err.Error())
 		return nil
 	}
+	// The sinks that write w the same way (Strava and the archive: FIT)
+	// encode it once.
+	ctx = workout.WithMemo(ctx)
 	var outcomes []string
 	for i, sk := range sinks {
 		out, err := s.put(ctx, lr, j, sk, w)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -601,5 +603,39 @@ func TestFoundUnsentBetweenBatchesIsNotLeft(t *testing.T) {
 	}
 	if sr := rep.Sinks["strava"]; sr.Left != 0 || sr.Created != 30 {
 		t.Fatalf("report %+v: want 30 created, none left", sr)
+	}
+}
+
+// encodingSink encodes each workout it is given through workout.EncodeOnce,
+// as Strava's upload and the archive encode FIT, and counts the encodings
+// made in all.
+type encodingSink struct {
+	*fakeSink
+	encodings *atomic.Int64
+}
+
+func (e encodingSink) Put(ctx context.Context, w *workout.Workout, key string) (sink.Result, error) {
+	err := workout.EncodeOnce(ctx, io.Discard, w, "fit", func(out io.Writer) error {
+		e.encodings.Add(1)
+		_, err := io.WriteString(out, w.Origin.ID)
+		return err
+	})
+	if err != nil {
+		return sink.Result{}, err
+	}
+	return e.fakeSink.Put(ctx, w, key)
+}
+
+// Two sinks that write a workout the same way share one encoding of it.
+func TestTwoSinksOneEncoding(t *testing.T) {
+	src := newFakeSource(6)
+	var n atomic.Int64
+	a := encodingSink{newFakeSink("strava", true), &n}
+	b := encodingSink{newFakeSink("archive", false), &n}
+	if _, err := New(src, []sink.Sink{a, b}, openStore(t), opts()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ha, _ := a.state(); ha != 6 || n.Load() != 6 {
+		t.Fatalf("%d held, %d encodings; want 6 workouts encoded once each", ha, n.Load())
 	}
 }

@@ -2,6 +2,7 @@ package fit
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,6 +23,12 @@ import (
 type EncodeOptions struct {
 	// LegacyZeppIdentity writes Zepp's own Strava-link identity ("Huami Amazfit Pace") instead of the real device.
 	LegacyZeppIdentity bool
+}
+
+// EncodeContext is Encode, sharing the bytes with other encodings of wo
+// with the same options under ctx (see workout.WithMemo).
+func EncodeContext(ctx context.Context, w io.Writer, wo *workout.Workout, opt EncodeOptions) error {
+	return workout.EncodeOnce(ctx, w, wo, fmt.Sprintf("fit %+v", opt), func(out io.Writer) error { return Encode(out, wo, opt) })
 }
 
 // Encode writes wo to w as a FIT activity file that Strava reads as the band

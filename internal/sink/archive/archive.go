@@ -75,7 +75,7 @@ const (
 
 // codec encodes and decodes one format.
 type codec struct {
-	encode func(w io.Writer, wo *workout.Workout, opt *Options) error
+	encode func(ctx context.Context, w io.Writer, wo *workout.Workout, opt *Options) error
 	decode func(r io.Reader) (*workout.Workout, error)
 	// needsGPS marks formats that cannot hold a workout without positions.
 	needsGPS bool
@@ -83,16 +83,18 @@ type codec struct {
 
 var codecs = map[Format]codec{
 	FIT: {
-		encode: func(w io.Writer, wo *workout.Workout, opt *Options) error { return fit.Encode(w, wo, opt.FIT) },
+		encode: func(ctx context.Context, w io.Writer, wo *workout.Workout, opt *Options) error {
+			return fit.EncodeContext(ctx, w, wo, opt.FIT)
+		},
 		decode: fit.Decode,
 	},
 	GPX: {
-		encode:   func(w io.Writer, wo *workout.Workout, _ *Options) error { return gpx.Encode(w, wo) },
+		encode:   func(_ context.Context, w io.Writer, wo *workout.Workout, _ *Options) error { return gpx.Encode(w, wo) },
 		decode:   gpx.Decode,
 		needsGPS: true,
 	},
 	TCX: {
-		encode: func(w io.Writer, wo *workout.Workout, _ *Options) error { return tcx.Encode(w, wo) },
+		encode: func(_ context.Context, w io.Writer, wo *workout.Workout, _ *Options) error { return tcx.Encode(w, wo) },
 		decode: tcx.Decode,
 	},
 }
@@ -296,7 +298,7 @@ func (a *Archive) put(ctx context.Context, w *workout.Workout, key string, stage
 		if err := ctx.Err(); err != nil {
 			return sink.Result{}, err
 		}
-		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f, !stage)
+		tmp, err := a.writeTemp(ctx, dir, base+"."+string(f), w, f, !stage)
 		if err != nil {
 			return sink.Result{}, err
 		}
@@ -395,7 +397,7 @@ func (a *Archive) complete(ctx context.Context, w *workout.Workout, held string,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		tmp, err := a.writeTemp(dir, base+"."+string(f), w, f, true)
+		tmp, err := a.writeTemp(ctx, dir, base+"."+string(f), w, f, true)
 		if err != nil {
 			return err
 		}
@@ -423,13 +425,13 @@ func (a *Archive) formatsFor(w *workout.Workout) []Format {
 // writeTemp encodes w as format f into a 0644 temporary file next to
 // name, synced if sync, and returns its path; on error nothing is left
 // behind.
-func (a *Archive) writeTemp(dir, name string, w *workout.Workout, f Format, sync bool) (string, error) {
+func (a *Archive) writeTemp(ctx context.Context, dir, name string, w *workout.Workout, f Format, sync bool) (string, error) {
 	var encErr error
 	tmp, err := atomicfile.Temp(dir, name, 0o644, sync, func(out io.Writer) error {
 		if a.wrap != nil {
 			out = a.wrap(out)
 		}
-		encErr = codecs[f].encode(out, w, &a.opt)
+		encErr = codecs[f].encode(ctx, out, w, &a.opt)
 		return encErr
 	})
 	switch {

@@ -512,7 +512,7 @@ func toActivity(a api.SummaryActivity) sink.Activity {
 
 // upload POSTs the workout once.
 func (s *Sink) upload(ctx context.Context, w *workout.Workout, key string) (sink.Result, error) {
-	body, ctype, err := s.uploadBody(w, key)
+	body, ctype, err := s.uploadBody(ctx, w, key)
 	if err != nil {
 		return sink.Result{}, errclass.Fatal(err)
 	}
@@ -614,7 +614,7 @@ func description(w *workout.Workout) string {
 // external_id, name, description, sport_type (documented in the uploads
 // guide though not in the spec; Confirm fixes the sport when Strava ignores
 // it) and trainer flag.
-func (s *Sink) uploadBody(w *workout.Workout, key string) ([]byte, string, error) {
+func (s *Sink) uploadBody(ctx context.Context, w *workout.Workout, key string) ([]byte, string, error) {
 	in := s.intentFor(w)
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -641,7 +641,7 @@ func (s *Sink) uploadBody(w *workout.Workout, key string) ([]byte, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	if err := fit.Encode(zw, w, fit.EncodeOptions{LegacyZeppIdentity: s.opt.LegacyIdentity}); err != nil {
+	if err := fit.EncodeContext(ctx, zw, w, fit.EncodeOptions{LegacyZeppIdentity: s.opt.LegacyIdentity}); err != nil {
 		return nil, "", fmt.Errorf("encode FIT: %w", err)
 	}
 	if err := zw.Close(); err != nil {
