@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -139,7 +140,13 @@ func TestRateLimitStopsAndResumes(t *testing.T) {
 	o := opts()
 	o.Wait = true
 	var slept []time.Duration
-	o.Sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	var mu sync.Mutex // the workers sleep side by side
+	o.Sleep = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
+		return nil
+	}
 	if _, err := New(src, []sink.Sink{sk}, st, o).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
