@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bandsync/bandsync/internal/errclass"
@@ -78,19 +79,29 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 		pend[i] = sink.Pending{Key: d.Delivery.Key, UploadID: d.Delivery.UploadID, Start: d.Workout.Start, Sent: d.Delivery.UploadingSince}
 	}
 	confs, cerr := c.Confirm(ctx, pend)
-	processing := 0
+	confs = confs[:min(len(confs), len(ups))]
+	// Recorded side by side, the outcomes share the ledger's commits.
+	lr := &lockedReport{rep: rep}
+	done := make([]bool, len(confs))
+	errs := make([]error, len(confs))
+	sem := make(chan struct{}, settleAtOnce)
+	var wg sync.WaitGroup
 	for i, cf := range confs {
-		if i >= len(ups) {
-			break
-		}
-		d := ups[i]
-		done, err := s.settle(ctx, rep, name, d, cf.Result, cf.Err, first)
-		if err != nil {
-			return processing, err
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			done[i], errs[i] = s.settle(ctx, lr, name, ups[i], cf.Result, cf.Err, first)
+		})
+	}
+	wg.Wait()
+	processing := 0
+	for i := range confs {
+		if errs[i] != nil {
+			return processing, errs[i]
 		}
 		// Only this run's uploads are worth waiting for; one an earlier
 		// run left without an answer resolves on the sink's own schedule.
-		if !done && s.run.has(d.Delivery.Key) {
+		if !done[i] && s.run.has(ups[i].Delivery.Key) {
 			processing++
 		}
 	}
@@ -100,18 +111,21 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 	return processing, nil
 }
 
+// settleAtOnce bounds the confirmations recorded at the same time.
+const settleAtOnce = 16
+
 // settle records how one upload in flight ended; done is false while the
 // sink is still processing it. first says the plan is not made yet, so an
 // upload found missing is sent again in this run (else it is left).
-func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d store.Due, res sink.Result, resErr error, first bool) (done bool, err error) {
+func (s *Syncer) settle(ctx context.Context, lr *lockedReport, sinkName string, d store.Due, res sink.Result, resErr error, first bool) (done bool, err error) {
 	wid, lbl, key := d.Workout.ID, label(d.Workout), d.Delivery.Key
 	tr := s.opt.Tracker
-	sr := rep.sink(sinkName)
+	count := func(fn func(sr *SinkReport)) { lr.do(func(r *Report) { fn(r.sink(sinkName)) }) }
 	fail := func(class errclass.Class, msg string, next time.Time) error {
 		if err := s.led.MarkFailed(ctx, wid, sinkName, class, msg, next); err != nil {
 			return ledgerErr(err)
 		}
-		sr.failed(lbl, msg)
+		count(func(sr *SinkReport) { sr.failed(lbl, msg) })
 		tr.Done(progress.Confirming, lbl, "failed: "+msg)
 		return nil
 	}
@@ -120,7 +134,7 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 		// The sink does not hold it: safe to send again.
 		why, sent := s.run.take(key)
 		if sent {
-			sr.Unconfirmed--
+			count(func(sr *SinkReport) { sr.Unconfirmed-- })
 		}
 		if err := s.led.MarkUnsent(ctx, wid, sinkName); err != nil {
 			return false, ledgerErr(err)
@@ -130,13 +144,13 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 			return true, fail(errclass.Retryable, why, s.opt.Now().Add(backoff(d.Delivery.Attempts)))
 		}
 		if !first && s.run.leaves(d.Workout) {
-			sr.Left++
+			count(func(sr *SinkReport) { sr.Left++ })
 		}
 		tr.Done(progress.Confirming, lbl, "not on "+sinkName+" after all; will be sent again")
 		return true, nil
 	case resErr != nil && errors.Is(resErr, errclass.ErrPermanent):
 		if _, sent := s.run.take(key); sent {
-			sr.Unconfirmed--
+			count(func(sr *SinkReport) { sr.Unconfirmed-- })
 		}
 		return true, fail(errclass.Permanent, resErr.Error(), time.Time{})
 	case resErr != nil:
@@ -145,20 +159,20 @@ func (s *Syncer) settle(ctx context.Context, rep *Report, sinkName string, d sto
 	switch res.Outcome {
 	case sink.Created, sink.Duplicate:
 		if _, sent := s.run.take(key); sent {
-			sr.Unconfirmed--
+			count(func(sr *SinkReport) { sr.Unconfirmed-- })
 		}
 		if res.Outcome == sink.Created {
 			if err := s.led.MarkDone(ctx, wid, sinkName, res.ActivityID); err != nil {
 				return false, ledgerErr(err)
 			}
-			sr.Created++
+			count(func(sr *SinkReport) { sr.Created++ })
 			tr.Done(progress.Confirming, lbl, "on "+sinkName+" as "+res.ActivityID)
 			return true, nil
 		}
 		if err := s.led.MarkDuplicate(ctx, wid, sinkName, res.ActivityID, res.MatchedBy); err != nil {
 			return false, ledgerErr(err)
 		}
-		sr.Duplicates++
+		count(func(sr *SinkReport) { sr.Duplicates++ })
 		tr.Done(progress.Confirming, lbl, "already on "+sinkName+" as "+res.ActivityID)
 		return true, nil
 	}
@@ -187,6 +201,7 @@ func (s *Syncer) reconcileByList(ctx context.Context, rep *Report, sk sink.Sink,
 	if err != nil {
 		return fmt.Errorf("reconcile uploads to %s: %w", name, err)
 	}
+	lr := &lockedReport{rep: rep}
 	held := map[string]string{}
 	for _, a := range acts {
 		if a.ExternalID != "" {
@@ -201,7 +216,7 @@ func (s *Syncer) reconcileByList(ctx context.Context, rep *Report, sk sink.Sink,
 		} else {
 			resErr = errclass.Missing(fmt.Errorf("%s is not on %s", d.Delivery.Key, name))
 		}
-		if _, err := s.settle(ctx, rep, name, d, res, resErr, first); err != nil {
+		if _, err := s.settle(ctx, lr, name, d, res, resErr, first); err != nil {
 			return err
 		}
 	}
