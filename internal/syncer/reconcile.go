@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/bandsync/bandsync/internal/errclass"
@@ -80,20 +79,12 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 	}
 	confs, cerr := c.Confirm(ctx, pend)
 	confs = confs[:min(len(confs), len(ups))]
-	// Recorded side by side, the outcomes share the ledger's commits.
 	lr := &lockedReport{rep: rep}
 	done := make([]bool, len(confs))
 	errs := make([]error, len(confs))
-	sem := make(chan struct{}, settleAtOnce)
-	var wg sync.WaitGroup
-	for i, cf := range confs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			done[i], errs[i] = s.settle(ctx, lr, name, ups[i], cf.Result, cf.Err, first)
-		})
-	}
-	wg.Wait()
+	sideBySide(len(confs), func(i int) {
+		done[i], errs[i] = s.settle(ctx, lr, name, ups[i], confs[i].Result, confs[i].Err, first)
+	})
 	processing := 0
 	for i := range confs {
 		if errs[i] != nil {
@@ -110,9 +101,6 @@ func (s *Syncer) confirm(ctx context.Context, rep *Report, sk sink.Sink, c sink.
 	}
 	return processing, nil
 }
-
-// settleAtOnce bounds the confirmations recorded at the same time.
-const settleAtOnce = 16
 
 // settle records how one upload in flight ended; done is false while the
 // sink is still processing it. first says the plan is not made yet, so an

@@ -66,19 +66,14 @@ func (s *Syncer) flush(ctx context.Context, lr *lockedReport, b sink.Batcher) er
 		ferr = b.Flush(ctx)
 	}
 	st.mu.Unlock()
-	// Recorded side by side, the outcomes share the ledger's commits.
 	errs := make([]error, len(puts))
-	var wg sync.WaitGroup
-	for i, p := range puts {
-		wg.Go(func() {
-			res := p.res
-			if ferr != nil {
-				res = sink.Result{}
-			}
-			_, _, errs[i] = s.recordPut(ctx, lr, p.j, name, true, res, ferr)
-		})
-	}
-	wg.Wait()
+	sideBySide(len(puts), func(i int) {
+		res := puts[i].res
+		if ferr != nil {
+			res = sink.Result{}
+		}
+		_, _, errs[i] = s.recordPut(ctx, lr, puts[i].j, name, true, res, ferr)
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -98,4 +93,24 @@ func (s *Syncer) flushAll(ctx context.Context, lr *lockedReport) error {
 		}
 	}
 	return first
+}
+
+// recordAtOnce bounds how many outcomes sideBySide records at the same
+// time.
+const recordAtOnce = 16
+
+// sideBySide runs record(i) for every i below n, up to recordAtOnce at a
+// time: outcomes recorded side by side share the ledger's commits (see
+// store's writeTx) instead of waiting for one each.
+func sideBySide(n int, record func(i int)) {
+	sem := make(chan struct{}, recordAtOnce)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			record(i)
+		})
+	}
+	wg.Wait()
 }
