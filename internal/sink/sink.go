@@ -156,3 +156,13 @@ type Batcher interface {
 	Stage(ctx context.Context, w *workout.Workout, key string) (Result, error)
 	Flush(ctx context.Context) error
 }
+
+// Matcher is implemented by sinks that can tell, without sending anything,
+// that they already hold a workout (Strava: the same external_id, or the
+// upload of Zepp's own link). The syncer asks before it records the intent
+// to Put, so that a workout found there is recorded at once and never left
+// "uploading" by a crash, to be reconciled. ok false says nothing: Put
+// decides. Match must not create anything.
+type Matcher interface {
+	Match(ctx context.Context, w *workout.Workout, key string) (res Result, ok bool, err error)
+}

@@ -267,9 +267,18 @@ func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink,
 	name, wid, key := sk.Name(), j.rec.ID, j.rec.Key()
 	_, local := sk.(sink.Local)
 	batcher, _ := sk.(sink.Batcher)
+	matcher, _ := sk.(sink.Matcher)
 	for {
 		// The intent is recorded where a crash could leave an outcome
-		// unknown; a local sink's Put is all or nothing.
+		// unknown; a local sink's Put is all or nothing, and a workout the
+		// sink already holds needs no sending. (Should Match fail, Put
+		// meets the same trouble and says what it is.)
+		if matcher != nil && !local {
+			if res, ok, err := matcher.Match(ctx, w, key); err == nil && ok {
+				out, _, err := s.recordPut(ctx, lr, j, name, local, res, nil)
+				return out, err
+			}
+		}
 		if !local {
 			if err := s.led.MarkUploading(ctx, wid, name, key, ""); err != nil {
 				return "", ledgerErr(err)

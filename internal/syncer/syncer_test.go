@@ -646,3 +646,62 @@ func TestTwoSinksOneEncoding(t *testing.T) {
 		t.Fatalf("%d held, %d encodings; want 6 workouts encoded once each", ha, n.Load())
 	}
 }
+
+// matchingSink answers Match from what it holds, as Strava does from its
+// listing.
+type matchingSink struct{ *fakeSink }
+
+func (m matchingSink) Match(ctx context.Context, w *workout.Workout, key string) (sink.Result, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id, ok := m.held[key]; ok {
+		return sink.Result{Outcome: sink.Duplicate, ActivityID: id, MatchedBy: "external_id"}, true, nil
+	}
+	return sink.Result{}, false, nil
+}
+
+// intentLedger counts the intents to upload recorded per workout.
+type intentLedger struct {
+	Ledger
+	mu      sync.Mutex
+	intents map[store.WorkoutID]int
+}
+
+func (l *intentLedger) MarkUploading(ctx context.Context, wid store.WorkoutID, sk, key, up string) error {
+	if up == "" {
+		l.mu.Lock()
+		l.intents[wid]++
+		l.mu.Unlock()
+	}
+	return l.Ledger.MarkUploading(ctx, wid, sk, key, up)
+}
+
+// A workout the sink already holds is recorded as a duplicate without an
+// intent to upload first, so no crash can leave it uploading.
+func TestHeldWorkoutNeedsNoIntent(t *testing.T) {
+	src := newFakeSource(4)
+	sk := matchingSink{newFakeSink("strava", true)}
+	sk.held["fake-1001"] = "777" // posted another way
+	st := openStore(t)
+	led := &intentLedger{Ledger: st, intents: map[store.WorkoutID]int{}}
+	rep, err := New(src, []sink.Sink{sk}, led, opts()).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr := rep.Sinks["strava"]; sr.Duplicates != 1 || sr.Created != 3 {
+		t.Fatalf("report %+v", sr)
+	}
+	ws, _, err := st.Workouts(context.Background(), store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		want := 1
+		if w.Workout.Key() == "fake-1001" {
+			want = 0
+		}
+		if got := led.intents[w.Workout.ID]; got != want {
+			t.Errorf("%s: %d intents to upload recorded, want %d", w.Workout.Key(), got, want)
+		}
+	}
+}

@@ -88,6 +88,7 @@ func Run(t *testing.T, newSink func(t *testing.T) sink.Sink, hooks ...Hooks) {
 	t.Run("ListWindow", s.testListWindow)
 	t.Run("CanceledContext", s.testCanceled)
 	t.Run("StageAndFlush", s.testStageAndFlush)
+	t.Run("Match", s.testMatch)
 }
 
 // span reserves a time range for one subtest and returns its start.
@@ -414,5 +415,27 @@ func (s *suite) testStageAndFlush(t *testing.T) {
 	}
 	if err := b.Flush(ctx); err != nil {
 		t.Errorf("Flush with nothing staged: %v", err)
+	}
+}
+
+// testMatch checks sink.Matcher: a new key matches nothing and Match
+// creates nothing; once the workout is held, Match finds it as Put would.
+func (s *suite) testMatch(t *testing.T) {
+	sk := s.newSink(t)
+	m, ok := sk.(sink.Matcher)
+	if !ok {
+		t.Skip("not a sink.Matcher")
+	}
+	w, key := s.workout(KindRun, s.span(), 0)
+	if res, ok, err := m.Match(t.Context(), w, key); err != nil || ok {
+		t.Fatalf("Match of a new key = %+v, %v, %v; want no match", res, ok, err)
+	}
+	if acts := list(t, sk, around(w.Start)); len(acts) != 0 {
+		t.Fatalf("after Match of a new key List shows %d activities, want none", len(acts))
+	}
+	id := s.put(t, sk, w, key)
+	res, ok, err := m.Match(t.Context(), w, key)
+	if err != nil || !ok || res.Outcome != sink.Duplicate || res.ActivityID != id {
+		t.Fatalf("Match of a held key = %+v, %v, %v; want a duplicate of %s", res, ok, err, id)
 	}
 }

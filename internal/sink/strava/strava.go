@@ -336,6 +336,28 @@ func (s *Sink) Put(ctx context.Context, w *workout.Workout, key string) (sink.Re
 	return res, nil
 }
 
+// Match implements sink.Matcher: it finds what Put would find before it
+// uploads (listing around the workout unless Prefetch covered it), without
+// uploading. It leaves to Put a key with an upload in flight or whose
+// answer was lost.
+func (s *Sink) Match(ctx context.Context, w *workout.Workout, key string) (sink.Result, bool, error) {
+	if w == nil || w.Start.IsZero() || key == "" {
+		return sink.Result{}, false, nil
+	}
+	s.mu.Lock()
+	_, posted := s.posted[key]
+	busy := posted || s.putting[key] || s.unknown[key]
+	s.mu.Unlock()
+	if busy {
+		return sink.Result{}, false, nil
+	}
+	if err := s.ensureCovered(ctx, w.Start); err != nil {
+		return sink.Result{}, false, fmt.Errorf("strava: match %s: %w", key, err)
+	}
+	res, ok := s.match(key, w)
+	return res, ok, nil
+}
+
 // match looks for key's workout among the known activities.
 func (s *Sink) match(key string, w *workout.Workout) (sink.Result, bool) {
 	s.mu.Lock()
