@@ -213,3 +213,56 @@ func BenchmarkOpen10k(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkPendingPages10k is a backfill's plan over 10 000 workouts that
+// are all due: pages of 150 after a moving cursor, on two sinks, each page
+// marked done before the next is read.
+func BenchmarkPendingPages10k(b *testing.B) {
+	s, _ := openTest(b)
+	ctx := context.Background()
+	refs := make([]Ref, benchWorkouts)
+	for i := range refs {
+		refs[i] = ref(i)
+	}
+	ups, err := s.UpsertWorkouts(ctx, refs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, u := range ups {
+		for _, sink := range []string{"strava", "archive"} {
+			if _, err := s.EnsureDelivery(ctx, u.ID, sink); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for b.Loop() {
+		var at Cursor
+		n := 0
+		for {
+			var last Cursor
+			for _, sink := range []string{"strava", "archive"} {
+				due, err := s.Pending(ctx, sink, PendingFilter{Source: "zepp", After: at, Limit: 151, Order: OldestFirst})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(due) > 150 {
+					due = due[:150]
+				}
+				if len(due) > 0 {
+					last = CursorOf(due[len(due)-1].Workout)
+				}
+				if sink == "strava" {
+					n += len(due)
+				}
+			}
+			if last == (Cursor{}) {
+				break
+			}
+			at = last
+		}
+		if n != benchWorkouts {
+			b.Fatal(n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchWorkouts)/1e3, "µs/workout")
+}

@@ -447,7 +447,8 @@ func (f PendingFilter) where(cond string, args []any) (string, []any) {
 		args = append(args, ms(f.Until))
 	}
 	if f.After != (Cursor{}) {
-		cond += ` AND (w.start_ms > ? OR (w.start_ms = ? AND w.id > ?))`
+		// Written so that the start_ms bound can use workouts_by_start.
+		cond += ` AND w.start_ms >= ? AND (w.start_ms > ? OR w.id > ?)`
 		at := ms(f.After.Start)
 		args = append(args, at, at, f.After.ID)
 	}
@@ -516,22 +517,30 @@ func (s *Store) Pending(ctx context.Context, sink string, f PendingFilter) ([]Du
 	if limit <= 0 {
 		limit = -1
 	}
-	return s.due(ctx, "list pending", cond+` ORDER BY `+f.Order.sql()+` LIMIT ?`, append(args, limit)...)
+	// The walk goes through the workouts in start order from the cursor
+	// and looks up each one's delivery, so a page costs about its own
+	// length while the history is mostly due (a backfill), instead of a
+	// sort of every due delivery for each page; when little is due, one
+	// walk over the workouts after the cursor.
+	return s.due(ctx, "list pending", pendingFrom, cond+` ORDER BY `+f.Order.sql()+` LIMIT ?`, append(args, limit)...)
 }
+
+// pendingFrom makes SQLite walk workouts_by_start (CROSS JOIN keeps the
+// workouts as the outer loop).
+const pendingFrom = `workouts w INDEXED BY workouts_by_start CROSS JOIN deliveries d ON d.workout_id = w.id`
 
 // Uploading returns the deliveries to sink whose upload was begun but whose
 // outcome is not recorded (after a crash, or still processing at the
 // sink), oldest upload first: reconcile them before sending anything.
 func (s *Store) Uploading(ctx context.Context, sink string) ([]Due, error) {
-	return s.due(ctx, "list uploading",
+	return s.due(ctx, "list uploading", `deliveries d JOIN workouts w ON w.id = d.workout_id`,
 		`d.sink = ? AND d.state = 'uploading' ORDER BY d.uploading_since_ms, w.id`, sink)
 }
 
-func (s *Store) due(ctx context.Context, op, cond string, args ...any) ([]Due, error) {
+func (s *Store) due(ctx context.Context, op, from, cond string, args ...any) ([]Due, error) {
 	var out []Due
 	err := s.readTx(ctx, op, func(tx *txq) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+`, `+deliveryColumns+`
-			FROM deliveries d JOIN workouts w ON w.id = d.workout_id WHERE `+cond, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+`, `+deliveryColumns+` FROM `+from+` WHERE `+cond, args...)
 		if err != nil {
 			return err
 		}
