@@ -195,7 +195,14 @@ func ensureDelivery(ctx context.Context, tx *txq, wid WorkoutID, sink string, no
 func (s *Store) transition(ctx context.Context, wid WorkoutID, sink string, to State, durable bool,
 	check func(cur Delivery) (noop bool, why string),
 	apply func(tx *txq, now int64) error) error {
-	return s.writeTx(ctx, "mark "+string(to), durable, func(tx *txq, now int64) error {
+	return s.writeTx(ctx, "mark "+string(to), durable, change(ctx, wid, sink, to, check, apply))
+}
+
+// change is transition's write.
+func change(ctx context.Context, wid WorkoutID, sink string, to State,
+	check func(cur Delivery) (noop bool, why string),
+	apply func(tx *txq, now int64) error) func(tx *txq, now int64) error {
+	return func(tx *txq, now int64) error {
 		cur, err := getDelivery(ctx, tx, wid, sink)
 		if err != nil {
 			return err
@@ -208,7 +215,7 @@ func (s *Store) transition(ctx context.Context, wid WorkoutID, sink string, to S
 			return nil
 		}
 		return apply(tx, now)
-	})
+	}
 }
 
 // from is a check that allows the change from the given states only.
@@ -244,11 +251,28 @@ func (s *Store) MarkUploading(ctx context.Context, wid WorkoutID, sink, key, upl
 	if key == "" {
 		return errors.New("mark uploading: empty idempotency key")
 	}
-	var cur State
 	// The intent must be on disk before the upload may be; the upload ID
 	// that follows only saves a listing when reconciling.
 	durable := uploadID == ""
-	return s.transition(ctx, wid, sink, Uploading, durable, func(d Delivery) (bool, string) {
+	return s.writeTx(ctx, "mark uploading", durable, uploading(ctx, wid, sink, key, uploadID))
+}
+
+// NoteUploadID records the upload ID of an upload begun with
+// MarkUploading, as MarkUploading would, but without a commit of its own:
+// it is committed with the next write, read or Close. A crash before that
+// loses only the ID, which reconciling then makes up for by listing the
+// sink. A failure to record it is not reported.
+func (s *Store) NoteUploadID(ctx context.Context, wid WorkoutID, sink, key, uploadID string) {
+	if key != "" && uploadID != "" {
+		ctx = context.WithoutCancel(ctx)
+		s.deferTx(ctx, "note upload ID", uploading(ctx, wid, sink, key, uploadID))
+	}
+}
+
+// uploading is MarkUploading's write.
+func uploading(ctx context.Context, wid WorkoutID, sink, key, uploadID string) func(tx *txq, now int64) error {
+	var cur State
+	return change(ctx, wid, sink, Uploading, func(d Delivery) (bool, string) {
 		cur = d.State
 		switch {
 		case d.State == Pending:

@@ -104,3 +104,80 @@ func waitQueued(t *testing.T, s *Store, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestNoteUploadIDRidesTheNextCommit checks that a noted upload ID starts
+// no commit of its own, and is committed by the next write, by a read, or
+// by Close, in order, and that a note refused by the ledger spoils nothing.
+func TestNoteUploadIDRidesTheNextCommit(t *testing.T) {
+	bg := context.Background()
+	dir := t.TempDir()
+	s, err := Open(bg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ids := make([]WorkoutID, 4)
+	for i := range ids {
+		ids[i] = addWorkout(t, s, i, "strava")
+		if err := s.MarkUploading(bg, ids[i], "strava", ref(i).Key(), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader, err := OpenReadOnly(bg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	committed := func(id WorkoutID) string {
+		t.Helper()
+		d, err := reader.Delivery(bg, id, "strava")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.UploadID
+	}
+
+	// The next write carries it; a note under another key is refused
+	// alone.
+	s.NoteUploadID(bg, ids[0], "strava", ref(0).Key(), "u-0")
+	s.NoteUploadID(bg, ids[1], "strava", "not-its-key", "u-bad")
+	if got := committed(ids[0]); got != "" {
+		t.Fatalf("a note was committed on its own (upload ID %q)", got)
+	}
+	if err := s.MarkDone(bg, ids[3], "strava", "903"); err != nil {
+		t.Fatal(err)
+	}
+	if got := committed(ids[0]); got != "u-0" {
+		t.Errorf("after the next write, upload ID %q, want u-0", got)
+	}
+	if got := committed(ids[1]); got != "" {
+		t.Errorf("a refused note was recorded: %q", got)
+	}
+
+	// A read sees it, having committed it.
+	s.NoteUploadID(bg, ids[1], "strava", ref(1).Key(), "u-1")
+	if d := mustState(t, s, ids[1], "strava", Uploading); d.UploadID != "u-1" {
+		t.Errorf("a read after the note: upload ID %q, want u-1", d.UploadID)
+	}
+	if got := committed(ids[1]); got != "u-1" {
+		t.Errorf("after a read, upload ID %q committed, want u-1", got)
+	}
+
+	// A later write of the same delivery lands after the note.
+	s.NoteUploadID(bg, ids[2], "strava", ref(2).Key(), "u-2")
+	if err := s.MarkDone(bg, ids[2], "strava", "902"); err != nil {
+		t.Fatal(err)
+	}
+	if d := mustState(t, s, ids[2], "strava", Done); d.ActivityID != "902" {
+		t.Errorf("activity %q, want 902", d.ActivityID)
+	}
+
+	// Close commits what is left.
+	s.NoteUploadID(bg, ids[0], "strava", ref(0).Key(), "u-0b")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := committed(ids[0]); got != "u-0b" {
+		t.Errorf("after Close, upload ID %q, want u-0b", got)
+	}
+}

@@ -255,6 +255,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	var err error
 	if s.db != nil {
+		_ = s.commitDeferred(context.Background())
 		s.stmtMu.Lock()
 		for _, st := range s.stmts {
 			st.Close()
@@ -458,17 +459,51 @@ func (s *Store) writeTx(ctx context.Context, op string, durable bool, fn func(tx
 		s.wmu.Unlock()
 		s.commitGroup(group)
 		s.wmu.Lock()
-		if len(s.writes) > 0 {
-			s.writes[0].wake <- true // the next group's leader
-		} else {
-			s.writing = false
-		}
+		s.handOff()
 		s.wmu.Unlock()
 	}
 	if w.err != nil {
 		return fmt.Errorf("%s: %w", op, s.explain(w.err))
 	}
 	return nil
+}
+
+// handOff wakes the next group's leader: the first waiting write that is
+// not deferred. Deferred writes alone start no commit. Call it with wmu
+// held.
+func (s *Store) handOff() {
+	for _, w := range s.writes {
+		if !w.deferred {
+			w.wake <- true
+			return
+		}
+	}
+	s.writing = false
+}
+
+// deferTx queues fn to be committed with the next write, without waiting
+// for it: for a write whose loss in a crash costs only some work later. A
+// read (readTx) and Close commit what is queued first; its failure is
+// reported to no one.
+func (s *Store) deferTx(ctx context.Context, op string, fn func(tx *txq, now int64) error) {
+	if s.readOnly {
+		return
+	}
+	w := &write{ctx: context.WithoutCancel(ctx), op: op, fn: fn, wake: make(chan bool, 1), deferred: true}
+	s.wmu.Lock()
+	s.writes = append(s.writes, w)
+	s.wmu.Unlock()
+}
+
+// commitDeferred commits the deferred writes that are queued, if any.
+func (s *Store) commitDeferred(ctx context.Context) error {
+	s.wmu.Lock()
+	n := len(s.writes)
+	s.wmu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return s.writeTx(ctx, "commit deferred writes", false, func(*txq, int64) error { return nil })
 }
 
 // write is one writeTx call waiting for its commit.
@@ -479,6 +514,8 @@ type write struct {
 	fn      func(tx *txq, now int64) error
 	err     error     // its outcome, set by the leader
 	wake    chan bool // true: lead; false: done
+	// deferred: nobody waits for it (see deferTx).
+	deferred bool
 }
 
 // commitGroup commits the writes in one transaction, sets each one's
@@ -550,6 +587,9 @@ func (s *Store) commitGroup(group []*write) {
 // readTx runs fn in one read transaction, so queries made together see one
 // snapshot.
 func (s *Store) readTx(ctx context.Context, op string, fn func(tx *txq) error) error {
+	if err := s.commitDeferred(ctx); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	if err := s.inTx(ctx, &sql.TxOptions{ReadOnly: true}, fn, false); err != nil {
 		return fmt.Errorf("%s: %w", op, s.explain(err))
 	}

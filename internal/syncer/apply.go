@@ -344,7 +344,10 @@ func (s *Syncer) recordPut(ctx context.Context, lr *lockedReport, j job, name st
 		case sink.Accepted:
 			s.run.set(key, "")
 			lr.do(func(r *Report) { r.sink(name).Unconfirmed++ })
-			return "sent to " + name, false, ledgerErr(s.led.MarkUploading(rctx, wid, name, key, res.UploadID))
+			// The upload ID rides with the next commit: losing it in a
+			// crash costs only a listing when reconciling.
+			s.led.NoteUploadID(rctx, wid, name, key, res.UploadID)
+			return "sent to " + name, false, nil
 		}
 		return "", false, fmt.Errorf("%s: Put answered no outcome", name)
 	}

@@ -233,6 +233,11 @@ func (c *crashLedger) MarkUploading(ctx context.Context, wid store.WorkoutID, sk
 	return c.write(func() error { return c.Ledger.MarkUploading(ctx, wid, sk, key, up) })
 }
 
+// NoteUploadID counts as a write; after the crash the note is lost.
+func (c *crashLedger) NoteUploadID(ctx context.Context, wid store.WorkoutID, sk, key, up string) {
+	_ = c.write(func() error { c.Ledger.NoteUploadID(ctx, wid, sk, key, up); return nil })
+}
+
 func (c *crashLedger) MarkDone(ctx context.Context, wid store.WorkoutID, sk, id string) error {
 	return c.write(func() error { return c.Ledger.MarkDone(ctx, wid, sk, id) })
 }

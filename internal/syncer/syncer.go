@@ -43,6 +43,7 @@ type Ledger interface {
 	DueStats(ctx context.Context, sinks []string, f store.PendingFilter) (store.DueStats, error)
 	Uploading(ctx context.Context, sink string) ([]store.Due, error)
 	MarkUploading(ctx context.Context, wid store.WorkoutID, sink, key, uploadID string) error
+	NoteUploadID(ctx context.Context, wid store.WorkoutID, sink, key, uploadID string)
 	MarkDone(ctx context.Context, wid store.WorkoutID, sink, activityID string) error
 	MarkDuplicate(ctx context.Context, wid store.WorkoutID, sink, activityID, matchedBy string) error
 	MarkFailed(ctx context.Context, wid store.WorkoutID, sink string, class errclass.Class, msg string, nextRetry time.Time) error
