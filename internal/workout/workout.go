@@ -56,7 +56,7 @@ func (z Zone) Location() *time.Location {
 		return time.UTC
 	}
 	if z.Name != "" {
-		if loc := loadLocation(z.Name); loc != nil {
+		if loc := LoadLocation(z.Name); loc != nil {
 			return loc
 		}
 	}
@@ -68,8 +68,9 @@ func (z Zone) Location() *time.Location {
 // database whatever names the data holds.
 var locations sync.Map // name → *time.Location
 
-// loadLocation returns the named zone, or nil if it is unknown.
-func loadLocation(name string) *time.Location {
+// LoadLocation returns the named IANA zone, or nil if it is unknown: a
+// cached time.LoadLocation.
+func LoadLocation(name string) *time.Location {
 	if loc, ok := locations.Load(name); ok {
 		return loc.(*time.Location)
 	}

@@ -117,7 +117,7 @@ func applySummary(w *workout.Workout, s *Summary) {
 	w.Device = DeviceModel(s.BindDevice)
 	if s.Timezone != "" {
 		w.Zone.Name = s.Timezone
-		if loc, err := time.LoadLocation(s.Timezone); err == nil {
+		if loc := workout.LoadLocation(s.Timezone); loc != nil {
 			_, off := w.Start.In(loc).Zone()
 			w.Zone.Offset, w.Zone.Known = time.Duration(off)*time.Second, true
 		} else {
