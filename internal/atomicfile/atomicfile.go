@@ -8,8 +8,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -18,13 +20,13 @@ import (
 // backfill would otherwise allocate one per file.
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
-// Temp writes a temporary file in dir with mode perm, synced to disk if
-// sync, its name built from name (see IsTemp), and returns its path. fill
-// writes the content (buffered). On error the temporary file is removed
-// and "" returned; the error is fill's, or the file system's wrapped with
-// the path.
+// Temp writes a temporary file in dir with mode perm (less the umask),
+// synced to disk if sync, its name built from name (see IsTemp), and
+// returns its path. fill writes the content (buffered). On error the
+// temporary file is removed and "" returned; the error is fill's, or the
+// file system's wrapped with the path.
 func Temp(dir, name string, perm os.FileMode, sync bool, fill func(io.Writer) error) (string, error) {
-	f, err := os.CreateTemp(dir, "."+name+tempMark+"*")
+	f, err := create(dir, "."+name+tempMark, perm)
 	if err != nil {
 		return "", err
 	}
@@ -46,9 +48,6 @@ func Temp(dir, name string, perm os.FileMode, sync bool, fill func(io.Writer) er
 	if err := bw.Flush(); err != nil {
 		return fail(fmt.Errorf("write %s: %w", tmp, err))
 	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(fmt.Errorf("write %s: %w", tmp, err))
-	}
 	if sync {
 		if err := f.Sync(); err != nil {
 			return fail(fmt.Errorf("write %s: %w", tmp, err))
@@ -59,6 +58,19 @@ func Temp(dir, name string, perm os.FileMode, sync bool, fill func(io.Writer) er
 		return "", fmt.Errorf("write %s: %w", tmp, err)
 	}
 	return tmp, nil
+}
+
+// create makes a new file in dir named prefix and a random number, with
+// mode perm: os.CreateTemp's way, without its 0600 to change afterwards.
+func create(dir, prefix string, perm os.FileMode) (*os.File, error) {
+	for try := 0; ; try++ {
+		path := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if os.IsExist(err) && try < 1000 {
+			continue
+		}
+		return f, err
+	}
 }
 
 // Write replaces path with what fill writes, atomically, with mode perm.
