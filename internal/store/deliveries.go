@@ -191,18 +191,43 @@ func ensureDelivery(ctx context.Context, tx *txq, wid WorkoutID, sink string, no
 // transition is one checked state change of a delivery, in one
 // transaction: check says whether the change from cur is refused (why),
 // or needed at all (a repeat of a change already made is a no-op, so a
-// caller replaying after a crash does no harm); apply writes it.
-func (s *Store) transition(ctx context.Context, wid WorkoutID, sink string, to State, durable bool,
+// caller replaying after a crash does no harm); apply writes it, where
+// its guard holds (see change).
+func (s *Store) transition(ctx context.Context, wid WorkoutID, sink string, to State, durable bool, g guard,
 	check func(cur Delivery) (noop bool, why string),
-	apply func(tx *txq, now int64) error) error {
-	return s.writeTx(ctx, "mark "+string(to), durable, change(ctx, wid, sink, to, check, apply))
+	apply func(tx *txq, now int64, g guard) (bool, error)) error {
+	return s.writeTx(ctx, "mark "+string(to), durable, change(ctx, wid, sink, to, g, check, apply))
 }
 
-// change is transition's write.
-func change(ctx context.Context, wid WorkoutID, sink string, to State,
+// guard is an SQL condition on a delivery's row, with its arguments: the
+// rows that check would let change without reading them first.
+type guard struct {
+	cond string
+	args []any
+}
+
+// in is the guard of the rows in one of the states.
+func in(states ...State) guard {
+	g := guard{cond: "state IN (" + strings.Repeat("?, ", len(states)-1) + "?)"}
+	for _, st := range states {
+		g.args = append(g.args, string(st))
+	}
+	return g
+}
+
+// change is transition's write. The common case costs one statement: the
+// update under the guard. Only when it changes nothing is the delivery
+// read and checked, to refuse the change, call it a no-op, or make it
+// (apply without a guard).
+func change(ctx context.Context, wid WorkoutID, sink string, to State, g guard,
 	check func(cur Delivery) (noop bool, why string),
-	apply func(tx *txq, now int64) error) func(tx *txq, now int64) error {
+	apply func(tx *txq, now int64, g guard) (bool, error)) func(tx *txq, now int64) error {
 	return func(tx *txq, now int64) error {
+		if g.cond != "" {
+			if done, err := apply(tx, now, g); done || err != nil {
+				return err
+			}
+		}
 		cur, err := getDelivery(ctx, tx, wid, sink)
 		if err != nil {
 			return err
@@ -214,7 +239,8 @@ func change(ctx context.Context, wid WorkoutID, sink string, to State,
 		if noop {
 			return nil
 		}
-		return apply(tx, now)
+		_, err = apply(tx, now, guard{})
+		return err
 	}
 }
 
@@ -228,13 +254,23 @@ func from(states ...State) func(Delivery) (bool, string) {
 	}
 }
 
-// set updates the delivery's state and the given columns.
-func set(ctx context.Context, tx *txq, wid WorkoutID, sink string, to State, now int64, cols string, args ...any) error {
+// set updates the delivery's state and the given columns where g holds
+// (everywhere for a zero guard), and says whether it did.
+func set(ctx context.Context, tx *txq, wid WorkoutID, sink string, to State, now int64, g guard, cols string, args ...any) (bool, error) {
 	args = append([]any{string(to)}, args...)
 	args = append(args, now, wid, sink)
-	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, `+cols+`, updated_ms = ?
-		WHERE workout_id = ? AND sink = ?`, args...)
-	return err
+	where := ""
+	if g.cond != "" {
+		where = " AND (" + g.cond + ")"
+		args = append(args, g.args...)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, `+cols+`, updated_ms = ?
+		WHERE workout_id = ? AND sink = ?`+where, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // MarkUploading records the intent to send the workout to sink under the
@@ -269,10 +305,16 @@ func (s *Store) NoteUploadID(ctx context.Context, wid WorkoutID, sink, key, uplo
 	}
 }
 
-// uploading is MarkUploading's write.
+// uploading is MarkUploading's write. Its guard is the common case: an
+// intent from Pending or a retry, or the upload ID of the upload begun
+// under key.
 func uploading(ctx context.Context, wid WorkoutID, sink, key, uploadID string) func(tx *txq, now int64) error {
+	g := guard{cond: "state = 'pending' OR (state = 'failed' AND next_retry_ms IS NOT NULL)"}
+	if uploadID != "" {
+		g = guard{cond: "state = 'uploading' AND idem_key = ?", args: []any{key}}
+	}
 	var cur State
-	return change(ctx, wid, sink, Uploading, func(d Delivery) (bool, string) {
+	return change(ctx, wid, sink, Uploading, g, func(d Delivery) (bool, string) {
 		cur = d.State
 		switch {
 		case d.State == Pending:
@@ -287,11 +329,11 @@ func uploading(ctx context.Context, wid WorkoutID, sink, key, uploadID string) f
 			return false, "not allowed"
 		}
 		return false, ""
-	}, func(tx *txq, now int64) error {
-		if cur == Uploading {
-			return set(ctx, tx, wid, sink, Uploading, now, `upload_id = ?`, uploadID)
+	}, func(tx *txq, now int64, g guard) (bool, error) {
+		if cur == Uploading || (g.cond != "" && uploadID != "") {
+			return set(ctx, tx, wid, sink, Uploading, now, g, `upload_id = ?`, uploadID)
 		}
-		return set(ctx, tx, wid, sink, Uploading, now, `idem_key = ?, upload_id = ?, uploading_since_ms = ?,
+		return set(ctx, tx, wid, sink, Uploading, now, g, `idem_key = ?, upload_id = ?, uploading_since_ms = ?,
 			delivered_fingerprint = (SELECT fingerprint FROM workouts WHERE id = workout_id),
 			activity_id = NULL, matched_by = NULL, fail_class = NULL, fail_message = NULL, next_retry_ms = NULL`,
 			key, nullString(uploadID), now)
@@ -317,7 +359,7 @@ func (s *Store) markHeld(ctx context.Context, wid WorkoutID, sink string, to Sta
 	if activityID == "" {
 		return fmt.Errorf("mark %s: empty activity ID", to)
 	}
-	return s.transition(ctx, wid, sink, to, false, func(d Delivery) (bool, string) {
+	return s.transition(ctx, wid, sink, to, false, in(Pending, Uploading, Failed), func(d Delivery) (bool, string) {
 		switch d.State {
 		case Pending, Uploading, Failed:
 			return false, ""
@@ -328,10 +370,10 @@ func (s *Store) markHeld(ctx context.Context, wid WorkoutID, sink string, to Sta
 			return false, fmt.Sprintf("already %s as activity %s, not %s", to, d.ActivityID, activityID)
 		}
 		return false, "not allowed"
-	}, func(tx *txq, now int64) error {
+	}, func(tx *txq, now int64, g guard) (bool, error) {
 		// The fingerprint recorded when the upload began is what the sink
 		// holds; without an upload, the current one is the best knowledge.
-		return set(ctx, tx, wid, sink, to, now, `activity_id = ?, matched_by = ?, uploading_since_ms = NULL,
+		return set(ctx, tx, wid, sink, to, now, g, `activity_id = ?, matched_by = ?, uploading_since_ms = NULL,
 			delivered_fingerprint = CASE WHEN state = 'uploading' THEN delivered_fingerprint
 				ELSE (SELECT fingerprint FROM workouts WHERE id = workout_id) END,
 			fail_class = NULL, fail_message = NULL, next_retry_ms = NULL, skip_reason = NULL`,
@@ -346,9 +388,9 @@ func (s *Store) MarkSkipped(ctx context.Context, wid WorkoutID, sink, reason str
 	if reason == "" {
 		return errors.New("mark skipped: empty reason")
 	}
-	return s.transition(ctx, wid, sink, Skipped, false, from(Pending, Failed, Skipped),
-		func(tx *txq, now int64) error {
-			return set(ctx, tx, wid, sink, Skipped, now, `skip_reason = ?, uploading_since_ms = NULL,
+	return s.transition(ctx, wid, sink, Skipped, false, in(Pending, Failed, Skipped), from(Pending, Failed, Skipped),
+		func(tx *txq, now int64, g guard) (bool, error) {
+			return set(ctx, tx, wid, sink, Skipped, now, g, `skip_reason = ?, uploading_since_ms = NULL,
 				fail_class = NULL, fail_message = NULL, next_retry_ms = NULL`, reason)
 		})
 }
@@ -367,9 +409,9 @@ func (s *Store) MarkFailed(ctx context.Context, wid WorkoutID, sink string, clas
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage] + "…"
 	}
-	return s.transition(ctx, wid, sink, Failed, false, from(Pending, Uploading, Failed),
-		func(tx *txq, now int64) error {
-			return set(ctx, tx, wid, sink, Failed, now, `fail_class = ?, fail_message = ?, next_retry_ms = ?,
+	return s.transition(ctx, wid, sink, Failed, false, in(Pending, Uploading, Failed), from(Pending, Uploading, Failed),
+		func(tx *txq, now int64, g guard) (bool, error) {
+			return set(ctx, tx, wid, sink, Failed, now, g, `fail_class = ?, fail_message = ?, next_retry_ms = ?,
 				attempts = attempts + 1, uploading_since_ms = NULL`, class.String(), msg, nullMS(nextRetry))
 		})
 }
@@ -378,7 +420,7 @@ func (s *Store) MarkFailed(ctx context.Context, wid WorkoutID, sink string, clas
 // shown that the sink does not hold the workout, so it may be sent again.
 // On a Pending delivery it is a no-op.
 func (s *Store) MarkUnsent(ctx context.Context, wid WorkoutID, sink string) error {
-	return s.transition(ctx, wid, sink, Pending, false, func(d Delivery) (bool, string) {
+	return s.transition(ctx, wid, sink, Pending, false, in(Uploading), func(d Delivery) (bool, string) {
 		switch d.State {
 		case Uploading:
 			return false, ""
@@ -386,8 +428,8 @@ func (s *Store) MarkUnsent(ctx context.Context, wid WorkoutID, sink string) erro
 			return true, ""
 		}
 		return false, "only an upload in flight can be found unsent"
-	}, func(tx *txq, now int64) error {
-		return set(ctx, tx, wid, sink, Pending, now, `idem_key = NULL, upload_id = NULL, uploading_since_ms = NULL,
+	}, func(tx *txq, now int64, g guard) (bool, error) {
+		return set(ctx, tx, wid, sink, Pending, now, g, `idem_key = NULL, upload_id = NULL, uploading_since_ms = NULL,
 			delivered_fingerprint = NULL`)
 	})
 }
@@ -396,7 +438,7 @@ func (s *Store) MarkUnsent(ctx context.Context, wid WorkoutID, sink string) erro
 // request, with its attempts reset. On a Pending delivery it is a no-op;
 // Done, Duplicate and Uploading deliveries are refused.
 func (s *Store) Retry(ctx context.Context, wid WorkoutID, sink string) error {
-	return s.transition(ctx, wid, sink, Pending, false, func(d Delivery) (bool, string) {
+	return s.transition(ctx, wid, sink, Pending, false, in(Failed, Skipped), func(d Delivery) (bool, string) {
 		switch d.State {
 		case Failed, Skipped:
 			return false, ""
@@ -404,8 +446,8 @@ func (s *Store) Retry(ctx context.Context, wid WorkoutID, sink string) error {
 			return true, ""
 		}
 		return false, "only failed or skipped deliveries can be retried"
-	}, func(tx *txq, now int64) error {
-		return set(ctx, tx, wid, sink, Pending, now, clearOutcome)
+	}, func(tx *txq, now int64, g guard) (bool, error) {
+		return set(ctx, tx, wid, sink, Pending, now, g, clearOutcome)
 	})
 }
 

@@ -53,6 +53,8 @@ func TestTransitions(t *testing.T) {
 	key := ref(0).Key()
 	ops := []op{
 		{"uploading", Uploading, func(s *Store, id WorkoutID) error { return s.MarkUploading(ctx, id, "strava", key, "") }},
+		{"upload ID", Uploading, func(s *Store, id WorkoutID) error { return s.MarkUploading(ctx, id, "strava", key, "up-9") }},
+		{"other key", Uploading, func(s *Store, id WorkoutID) error { return s.MarkUploading(ctx, id, "strava", "other", "up-9") }},
 		{"done", Done, func(s *Store, id WorkoutID) error { return s.MarkDone(ctx, id, "strava", "act-2") }},
 		{"duplicate", Duplicate, func(s *Store, id WorkoutID) error {
 			return s.MarkDuplicate(ctx, id, "strava", "act-2", "start-time")
@@ -67,13 +69,13 @@ func TestTransitions(t *testing.T) {
 	// allowed[from][op] is the contract; "noop" means accepted without a
 	// change.
 	allowed := map[string]map[string]string{
-		"pending":         {"uploading": "ok", "done": "ok", "duplicate": "ok", "skipped": "ok", "failed": "ok", "unsent": "noop", "retry": "noop"},
-		"uploading":       {"uploading": "noop", "done": "ok", "duplicate": "ok", "failed": "ok", "unsent": "ok"},
+		"pending":         {"uploading": "ok", "upload ID": "ok", "other key": "ok", "done": "ok", "duplicate": "ok", "skipped": "ok", "failed": "ok", "unsent": "noop", "retry": "noop"},
+		"uploading":       {"uploading": "noop", "upload ID": "ok", "done": "ok", "duplicate": "ok", "failed": "ok", "unsent": "ok"},
 		"done":            {},
 		"duplicate":       {},
 		"skipped":         {"skipped": "ok", "retry": "ok"},
 		"failed":          {"done": "ok", "duplicate": "ok", "skipped": "ok", "failed": "ok", "retry": "ok"},
-		"failed-retrying": {"uploading": "ok", "done": "ok", "duplicate": "ok", "skipped": "ok", "failed": "ok", "retry": "ok"},
+		"failed-retrying": {"uploading": "ok", "upload ID": "ok", "other key": "ok", "done": "ok", "duplicate": "ok", "skipped": "ok", "failed": "ok", "retry": "ok"},
 	}
 	s, _ := openTest(t) // one store, a fresh workout per case
 	n := 0
