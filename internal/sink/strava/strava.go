@@ -639,6 +639,9 @@ func description(w *workout.Workout) string {
 func (s *Sink) uploadBody(ctx context.Context, w *workout.Workout, key string) ([]byte, string, error) {
 	in := s.intentFor(w)
 	var body bytes.Buffer
+	// Room for the fields and the compressed FIT, which takes about 17
+	// bytes a sample: one allocation instead of a dozen doublings.
+	body.Grow(2048 + 20*len(w.Samples))
 	mw := multipart.NewWriter(&body)
 	ext := ExternalID(key)
 	fields := [][2]string{{"data_type", "fit.gz"}, {"external_id", ext}, {"description", description(w)}, {"sport_type", string(in.sport)}}
