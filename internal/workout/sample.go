@@ -17,21 +17,22 @@ const (
 )
 
 // Sample is what the device knew at one instant. Only the fields named in Has
-// were recorded; the others are zero and must be ignored.
+// were recorded; the others are zero and must be ignored. (The small fields
+// come last, which keeps a sample at 80 bytes: a workout holds thousands.)
 type Sample struct {
 	Time time.Time // UTC
-	Has  Fields
 
-	Lat, Lon  float64 // degrees, WGS-84
-	Altitude  float64 // m above sea level
-	HeartRate uint8   // bpm
+	Lat, Lon float64 // degrees, WGS-84
+	Altitude float64 // m above sea level
 	// Cadence is per minute: steps/min on foot, rpm cycling, strokes/min
 	// swimming and rowing. (FIT stores strides/min for running; the FIT
 	// codec converts.)
-	Cadence  float64
-	Distance float64 // cumulative m from the start
-	Speed    float64 // m/s
-	Power    uint16  // W
+	Cadence   float64
+	Distance  float64 // cumulative m from the start
+	Speed     float64 // m/s
+	Power     uint16  // W
+	HeartRate uint8   // bpm
+	Has       Fields
 }
 
 // SetPosition records a position in degrees.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2023, 10, 29, 8, 45, 16, 0, time.UTC)
@@ -277,5 +278,13 @@ func TestCompleteLaps(t *testing.T) {
 	}
 	if (&Workout{Start: t0}).CompleteLaps() != nil {
 		t.Fatal("no laps: want nil")
+	}
+}
+
+// TestSampleSize keeps a Sample small: a workout holds thousands, and the
+// engine decodes one per worker at a time.
+func TestSampleSize(t *testing.T) {
+	if got := unsafe.Sizeof(Sample{}); got > 80 {
+		t.Errorf("a Sample takes %d bytes, want at most 80 (small fields last)", got)
 	}
 }
