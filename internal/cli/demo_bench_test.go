@@ -57,7 +57,13 @@ func benchWorkouts(b *testing.B) int {
 // peakRSSMB reads the process's peak resident set (VmHWM) on Linux; 0
 // elsewhere.
 func peakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
+	return float64(vmHWM("self")) / 1024
+}
+
+// vmHWM is the VmHWM of /proc/<pid>/status, in KiB: the peak resident set
+// of process pid ("self": this one) on Linux; 0 elsewhere.
+func vmHWM(pid string) int64 {
+	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
@@ -65,8 +71,8 @@ func peakRSSMB() float64 {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb
 		}
 	}
 	return 0

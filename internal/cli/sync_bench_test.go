@@ -3,11 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,7 +113,7 @@ func watchPeakRSS(pid int) (stop func() int64) {
 				peak <- kib
 				return
 			case <-t.C:
-				kib = max(kib, vmHWM(pid))
+				kib = max(kib, vmHWM(strconv.Itoa(pid)))
 			}
 		}
 	}()
@@ -121,21 +121,4 @@ func watchPeakRSS(pid int) (stop func() int64) {
 		close(done)
 		return <-peak
 	}
-}
-
-// vmHWM is the VmHWM of /proc/pid/status in KiB, or 0.
-func vmHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var n int64
-			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &n); err == nil {
-				return n
-			}
-		}
-	}
-	return 0
 }
