@@ -141,10 +141,12 @@ func serveRun(ctx context.Context, f *Factory, opts *ServeOptions, ready func(ur
 // tailEvery is how often the dashboard looks for new progress.
 const tailEvery = 300 * time.Millisecond
 
-// syncInto runs one sync of the default source into st, reporting to r.
+// syncInto runs one sync into st, reporting to r, of the source the last
+// sync read (the Zepp cloud when none did).
 func (f *Factory) syncInto(ctx context.Context, st *store.Store, r progress.Reporter) error {
 	tr := progress.NewTracker(r)
-	src, closeSrc, err := f.openSource(ctx, "zepp", "", tr)
+	ls := rememberedSource(ctx, st)
+	src, closeSrc, err := f.openSource(ctx, ls.From, ls.Path, tr)
 	if err != nil {
 		return err
 	}
@@ -153,7 +155,7 @@ func (f *Factory) syncInto(ctx context.Context, st *store.Store, r progress.Repo
 	if err != nil {
 		return err
 	}
-	_, err = syncer.New(src, sinks, st, syncer.Options{Tracker: tr}).Run(ctx)
+	_, err = syncer.New(src, sinks, st, syncer.Options{Tracker: tr, ListAll: ls.From != "zepp"}).Run(ctx)
 	return err
 }
 

@@ -349,6 +349,10 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 		}
 		defer st.Close()
 	}
+	if !opts.DryRun {
+		// Best effort: only the dashboard's "sync now" reads it.
+		_ = rememberSource(ctx, st, opts.From, opts.Path)
+	}
 	if opts.RetryFailed { // on the copy in a dry run
 		n, err := st.RetryFailed(ctx, "")
 		if err != nil {
@@ -523,4 +527,41 @@ func reportJSON(rep *syncer.Report, err error) syncJSON {
 		out.Error = err.Error()
 	}
 	return out
+}
+
+// lastSource is what MetaLastSource holds.
+type lastSource struct {
+	From string `json:"from"`
+	Path string `json:"path,omitempty"` // absolute
+}
+
+// rememberSource records the source a sync reads, so that the dashboard's
+// "sync now" reads the same one.
+func rememberSource(ctx context.Context, st *store.Store, from, path string) error {
+	ls := lastSource{From: from}
+	if ls.From == "" {
+		ls.From = "zepp"
+	}
+	if path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		ls.Path = abs
+	}
+	b, err := json.Marshal(ls)
+	if err != nil {
+		return err
+	}
+	return st.SetMeta(ctx, store.MetaLastSource, string(b))
+}
+
+// rememberedSource is the source the last sync read; the Zepp cloud when
+// none did, or what was recorded cannot be read.
+func rememberedSource(ctx context.Context, st *store.Store) lastSource {
+	var ls lastSource
+	if v, ok, err := st.Meta(ctx, store.MetaLastSource); err == nil && ok && json.Unmarshal([]byte(v), &ls) == nil && ls.From != "" {
+		return ls
+	}
+	return lastSource{From: "zepp"}
 }

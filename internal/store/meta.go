@@ -14,6 +14,9 @@ const (
 	MetaLastWatch = "watch.last"
 	// MetaNextWatch is when it polls next.
 	MetaNextWatch = "watch.next"
+	// MetaLastSource is the source the last sync read, as JSON: the
+	// dashboard's "sync now" reads it too.
+	MetaLastSource = "sync.last_source"
 )
 
 // MetaRateLimitOpens is the key under which the time a sink's rate-limit
