@@ -392,6 +392,20 @@ func (e *e2e) backdateLostUploads(d time.Duration) int64 {
 	return n
 }
 
+// afterUploads fires extra after the emulator holds n uploads (polling it
+// every millisecond); never, if that does not happen.
+func afterUploads(s *stravaemu.Server, n int, extra time.Duration) <-chan time.Time {
+	c := make(chan time.Time, 1)
+	go func() {
+		for s.Uploads() < n {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(extra)
+		c <- time.Now()
+	}()
+	return c
+}
+
 // TestKill9ExactlyOnce kills `bandsync sync` with SIGKILL at seeded random
 // moments, then lets it run to completion: every workout must end up on the
 // Strava emulator exactly once, as bandsync's upload or as the activity
@@ -407,7 +421,7 @@ func (e *e2e) backdateLostUploads(d time.Duration) int64 {
 func TestKill9ExactlyOnce(t *testing.T) {
 	t.Parallel()
 	const (
-		workouts = 40
+		workouts = 150
 		kills    = 24
 	)
 	e := newE2E(t, e2eOptions{Workouts: workouts, Seed: 11, ZeppLinkEvery: 8, ProcessingDelay: 50 * time.Millisecond})
@@ -416,7 +430,24 @@ func TestKill9ExactlyOnce(t *testing.T) {
 	began := time.Now()
 
 	for k := 1; k <= kills; k++ {
-		delay := time.Duration(5+rng.IntN(800)) * time.Millisecond
+		// A run takes a fraction of a second, so a moment drawn from a
+		// clock alone mostly lands after it ended. One kill in three comes
+		// at a random time in the first 300 ms (logging in, listing, the
+		// first uploads); the others once Strava has received 1 to 3 more
+		// uploads, plus up to 5 ms: in the thick of uploading, recording
+		// and confirming.
+		var moment string
+		var at func() <-chan time.Time
+		if rng.IntN(3) == 0 {
+			delay := time.Duration(5+rng.IntN(300)) * time.Millisecond
+			moment = fmt.Sprintf("at %d ms", delay.Milliseconds())
+			at = func() <-chan time.Time { return time.After(delay) }
+		} else {
+			more, extra := 1+rng.IntN(3), time.Duration(rng.IntN(6))*time.Millisecond
+			target := e.strava.Uploads() + more
+			moment = fmt.Sprintf("%d uploads on + %d ms", more, extra.Milliseconds())
+			at = func() <-chan time.Time { return afterUploads(e.strava, target, extra) }
+		}
 		cmd := e.command("sync", "--quiet")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -428,10 +459,10 @@ func TestKill9ExactlyOnce(t *testing.T) {
 			// It finished before its moment; it must have succeeded (a
 			// stale lock or a damaged ledger would fail it).
 			if code := exitCode(t, err); code != 0 {
-				t.Fatalf("run %d ended by itself before %s with exit %d", k, delay, code)
+				t.Fatalf("run %d ended by itself before its moment (%s) with exit %d", k, moment, code)
 			}
-			t.Logf("run %d ended by itself before %s", k, delay)
-		case <-time.After(delay):
+			t.Logf("run %d ended by itself before its moment (%s)", k, moment)
+		case <-at():
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -439,7 +470,7 @@ func TestKill9ExactlyOnce(t *testing.T) {
 				t.Fatalf("run %d: exit %d, want killed", k, code)
 			}
 		}
-		t.Logf("kill %2d at %3d ms: Strava holds %d activities from %d uploads", k, delay.Milliseconds(), len(e.strava.Activities()), e.strava.Uploads())
+		t.Logf("kill %2d %s: Strava holds %d activities from %d uploads", k, moment, len(e.strava.Activities()), e.strava.Uploads())
 	}
 	afterKills := time.Since(began)
 
