@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -498,9 +499,9 @@ func (s *Store) deferTx(ctx context.Context, op string, fn func(tx *txq, now int
 // commitDeferred commits the deferred writes that are queued, if any.
 func (s *Store) commitDeferred(ctx context.Context) error {
 	s.wmu.Lock()
-	n := len(s.writes)
+	deferred := slices.ContainsFunc(s.writes, func(w *write) bool { return w.deferred })
 	s.wmu.Unlock()
-	if n == 0 {
+	if !deferred {
 		return nil
 	}
 	return s.writeTx(ctx, "commit deferred writes", false, func(*txq, int64) error { return nil })
