@@ -363,9 +363,9 @@ func (e *e2e) checkLedger() {
 // backdateLostUploads moves the start of every Strava upload recorded
 // as begun but with no upload ID back by d, as if d had passed since, and
 // returns how many it moved. The binary reads the real clock, so this is how
-// the test lets the hour pass after which the Strava sink calls an upload
-// whose answer was lost absent (sink/strava/confirm.go, lostAfter). Run it
-// only while no bandsync is running.
+// the test lets the time pass after which the Strava sink calls an upload
+// whose answer was lost absent (strava.Options.LostAfter, 10 minutes). Run
+// it only while no bandsync is running.
 func (e *e2e) backdateLostUploads(d time.Duration) int64 {
 	e.t.Helper()
 	ctx := context.Background()
@@ -414,9 +414,9 @@ func afterUploads(s *stravaemu.Server, n int, extra time.Duration) <-chan time.T
 // A kill between recording an upload's intent (uploading) and Strava
 // receiving the POST leaves a delivery uploading with no upload ID: bandsync
 // cannot tell it from an upload whose answer was lost, so the Strava sink
-// waits an hour (lostAfter) before it calls it absent and sends it again.
+// waits LostAfter (10 minutes) before it calls it absent and sends it again.
 // The first complete run therefore leaves those workouts missing — never
-// twice — and the test checks exactly that; it then lets the hour pass in
+// twice — and the test checks exactly that; it then lets that time pass in
 // the ledger (backdateLostUploads) and a last run must deliver them.
 func TestKill9ExactlyOnce(t *testing.T) {
 	t.Parallel()
@@ -491,7 +491,7 @@ func TestKill9ExactlyOnce(t *testing.T) {
 	completeRun("after the kills")
 	tl := e.tally()
 	missing := tl.check(t)
-	t.Logf("%d kills in %s, complete after %s: %d uploaded, %d by Zepp's link, %d waiting for the lost-answer hour",
+	t.Logf("%d kills in %s, complete after %s: %d uploaded, %d by Zepp's link, %d waiting out LostAfter",
 		kills, afterKills.Round(time.Millisecond), time.Since(began).Round(time.Millisecond), tl.uploaded, tl.zeppLink, len(missing))
 	if got := e.strava.Uploads(); got != tl.uploaded {
 		t.Errorf("Strava received %d uploads for %d uploaded activities: something was sent twice", got, tl.uploaded)
@@ -508,15 +508,15 @@ func TestKill9ExactlyOnce(t *testing.T) {
 		return
 	}
 
-	// Let the hour pass: the lost uploads are then checked again, found
+	// Let LostAfter pass: the lost uploads are then checked again, found
 	// absent and sent once.
 	if n := e.backdateLostUploads(61 * time.Minute); n != int64(len(missing)) {
 		t.Errorf("backdated %d lost uploads, want %d (those Strava lacks)", n, len(missing))
 	}
-	completeRun("an hour later")
+	completeRun("after LostAfter")
 	tl = e.tally()
 	if missing := tl.check(t); len(missing) > 0 {
-		t.Errorf("still missing on Strava an hour later: workouts %v", missing)
+		t.Errorf("still missing on Strava after LostAfter: workouts %v", missing)
 	}
 	if got := e.strava.Uploads(); got != tl.uploaded {
 		t.Errorf("Strava received %d uploads for %d uploaded activities: something was sent twice", got, tl.uploaded)
