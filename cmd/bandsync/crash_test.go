@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -503,6 +504,23 @@ func TestKill9ExactlyOnce(t *testing.T) {
 		if d.State != store.Uploading || d.UploadID != "" {
 			t.Errorf("workout %d is not on Strava, and its delivery is %s (upload ID %q), not an upload waiting to be called lost", i, d.State, d.UploadID)
 		}
+	}
+	// status tells them apart from the accepted uploads, and when they
+	// are looked for again.
+	code, out, errs := e.run(time.Minute, "", "status", "--json")
+	var st struct {
+		Sinks map[string]struct {
+			Uploading         int        `json:"uploading"`
+			Unanswered        int        `json:"unanswered"`
+			UnansweredRecheck *time.Time `json:"unanswered_recheck"`
+		} `json:"sinks"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil {
+		t.Fatalf("status --json: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	if s := st.Sinks["strava"]; s.Unanswered != len(missing) || s.Uploading < len(missing) ||
+		(len(missing) > 0) != (s.UnansweredRecheck != nil && s.UnansweredRecheck.After(time.Now())) {
+		t.Errorf("status: %d uploading, %d unanswered, recheck %v; want %d unanswered, rechecked later", s.Uploading, s.Unanswered, s.UnansweredRecheck, len(missing))
 	}
 	if t.Failed() {
 		return

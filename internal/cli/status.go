@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bandsync/bandsync/internal/sink/strava"
 	"github.com/bandsync/bandsync/internal/store"
 )
 
@@ -36,6 +37,11 @@ type sinkStatusJSON struct {
 	FailedBy        map[string]int `json:"failed_by"`
 	SkippedBy       map[string]int `json:"skipped_by"`
 	RateLimitOpens  *time.Time     `json:"rate_limit_opens,omitempty"`
+	// Unanswered of the uploading were begun when a run stopped before
+	// the sink answered; from UnansweredRecheck on, those the sink lacks
+	// are sent again.
+	Unanswered        int        `json:"unanswered"`
+	UnansweredRecheck *time.Time `json:"unanswered_recheck,omitempty"`
 }
 
 type sourceJSON struct {
@@ -114,6 +120,13 @@ func gatherStatus(ctx context.Context, f *Factory) (statusJSON, error) {
 		if s.SkippedBy == nil {
 			s.SkippedBy = map[string]int{}
 		}
+		if c.Unanswered > 0 {
+			s.Unanswered = c.Unanswered
+			if name == "strava" {
+				t := c.UnansweredSince.Add(strava.DefaultLostAfter).UTC()
+				s.UnansweredRecheck = &t
+			}
+		}
 		if t, ok, err := st.MetaTime(ctx, store.MetaRateLimitOpens(name)); err == nil && ok && t.After(time.Now()) {
 			u := t.UTC()
 			s.RateLimitOpens = &u
@@ -184,10 +197,21 @@ func printStatus(ctx context.Context, f *Factory, w io.Writer, st statusJSON) er
 	for _, n := range sinks {
 		s := st.Sinks[n]
 		fmt.Fprintf(w, "%s: %d done, %d duplicate, %d skipped, %d failed, %d pending", n, s.Done, s.Duplicate, s.Skipped, s.Failed, s.Pending)
-		if s.Uploading > 0 {
+		switch answered := s.Uploading - s.Unanswered; {
+		case s.Uploading > 0 && s.Unanswered == 0:
 			fmt.Fprintf(w, ", %d uploading (confirmed next run)", s.Uploading)
+		case s.Uploading > 0:
+			fmt.Fprintf(w, ", %d uploading (%d confirmed next run)", s.Uploading, answered)
 		}
 		fmt.Fprintln(w)
+		if s.Unanswered > 0 {
+			when := "the next sync"
+			if s.UnansweredRecheck != nil && s.UnansweredRecheck.After(time.Now()) {
+				when = "from " + s.UnansweredRecheck.Local().Format("15:04") + " a sync"
+			}
+			fmt.Fprintf(w, "  %d of them were being sent when bandsync stopped, before %s answered: %s looks for them on %s and sends again those it lacks\n",
+				s.Unanswered, n, when, n)
+		}
 		if s.Duplicate > 0 {
 			fmt.Fprintf(w, "  duplicates were already on %s (e.g. posted by Zepp's own link): bandsync workouts --zepp-link lists them\n", n)
 		}

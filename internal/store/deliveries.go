@@ -652,6 +652,11 @@ type SinkCounts struct {
 	FailedBy map[string]int
 	// SkippedBy counts Skipped deliveries by reason.
 	SkippedBy map[string]int
+	// Unanswered counts Uploading deliveries without an upload ID: sent,
+	// or about to be, when a run stopped before the sink answered.
+	// UnansweredSince is when the last of them was begun.
+	Unanswered      int
+	UnansweredSince time.Time
 }
 
 // Total is the number of deliveries to the sink.
@@ -678,7 +683,9 @@ func (s *Store) Counts(ctx context.Context) (map[string]SinkCounts, error) {
 	err := s.readTx(ctx, "count deliveries", func(tx *txq) error {
 		rows, err := tx.QueryContext(ctx, `SELECT d.sink, d.state, count(*),
 				count(*) FILTER (WHERE d.next_retry_ms IS NOT NULL),
-				count(*) FILTER (WHERE `+changedAtSource+`)
+				count(*) FILTER (WHERE `+changedAtSource+`),
+				count(*) FILTER (WHERE d.state = 'uploading' AND d.upload_id IS NULL),
+				max(d.uploading_since_ms) FILTER (WHERE d.state = 'uploading' AND d.upload_id IS NULL)
 			FROM deliveries d JOIN workouts w ON w.id = d.workout_id GROUP BY d.sink, d.state`)
 		if err != nil {
 			return err
@@ -686,10 +693,11 @@ func (s *Store) Counts(ctx context.Context) (map[string]SinkCounts, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				sink, state          string
-				n, retrying, changed int
+				sink, state                      string
+				n, retrying, changed, unanswered int
+				since                            sql.NullInt64
 			)
-			if err := rows.Scan(&sink, &state, &n, &retrying, &changed); err != nil {
+			if err := rows.Scan(&sink, &state, &n, &retrying, &changed, &unanswered, &since); err != nil {
 				return err
 			}
 			c := get(sink)
@@ -698,6 +706,9 @@ func (s *Store) Counts(ctx context.Context) (map[string]SinkCounts, error) {
 				c.Retrying += retrying
 			}
 			c.ChangedAtSource += changed
+			if unanswered > 0 {
+				c.Unanswered, c.UnansweredSince = unanswered, fromNullMS(since)
+			}
 			out[sink] = c
 		}
 		if err := rows.Err(); err != nil {

@@ -390,6 +390,32 @@ func TestCountsAndSkips(t *testing.T) {
 	}
 }
 
+// Uploads begun but never answered are counted apart from those the sink
+// accepted, with the time the last of them began.
+func TestCountsUnanswered(t *testing.T) {
+	s, clk := openTest(t)
+	ctx := context.Background()
+	var began time.Time
+	for i := range 4 {
+		id := addWorkout(t, s, i, "strava")
+		must(t, s.MarkUploading(ctx, id, "strava", ref(i).Key(), ""))
+		if i == 0 {
+			must(t, s.MarkUploading(ctx, id, "strava", ref(i).Key(), "up-0")) // answered
+		} else {
+			began = clk.Now()
+		}
+		clk.Advance(time.Minute)
+	}
+	counts, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := counts["strava"]
+	if c.States[Uploading] != 4 || c.Unanswered != 3 || !c.UnansweredSince.Equal(began) {
+		t.Errorf("uploading %d, unanswered %d since %s; want 4, 3 since %s", c.States[Uploading], c.Unanswered, c.UnansweredSince, began)
+	}
+}
+
 func TestMetaAndStreams(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()

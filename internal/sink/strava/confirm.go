@@ -23,9 +23,10 @@ const (
 	// listSlack widens the listing before the oldest pending start: an
 	// athlete who hides start times gets them as midnight + 1 s (§3.1).
 	listSlack = 24 * time.Hour
-	// defaultLostAfter is Options.LostAfter's default.
-	defaultLostAfter = 10 * time.Minute
 )
+
+// DefaultLostAfter is Options.LostAfter's default.
+const DefaultLostAfter = 10 * time.Minute
 
 // Confirm implements sink.Confirmer. It lists the athlete's activities once
 // from the oldest pending start (paging only until every pending upload is

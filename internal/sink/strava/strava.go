@@ -222,7 +222,7 @@ func New(opt Options) (*Sink, error) {
 		opt.Budget = NewBudget(opt.Clock.Now)
 	}
 	if opt.LostAfter <= 0 {
-		opt.LostAfter = defaultLostAfter
+		opt.LostAfter = DefaultLostAfter
 	}
 	if opt.ProcessingTime <= 0 {
 		opt.ProcessingTime = 10 * time.Second
