@@ -1,6 +1,7 @@
 package workout
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -191,6 +192,38 @@ func (w *Workout) Normalize() {
 	w.Pauses = MergeIntervals(w.Pauses)
 	sort.SliceStable(w.Laps, func(i, j int) bool { return w.Laps[i].Start.Before(w.Laps[j].Start) })
 	sort.SliceStable(w.Lengths, func(i, j int) bool { return w.Lengths[i].Start.Before(w.Lengths[j].Start) })
+}
+
+// Validate reports the first way w breaks what every decoder promises of
+// a workout (nil if none): samples strictly in time order, heart rates and
+// positions only where plausible, pauses sorted, apart and not empty, laps
+// sorted. Normalize and the decoders' filters establish it.
+func (w *Workout) Validate() error {
+	for i, s := range w.Samples {
+		if i > 0 && !s.Time.After(w.Samples[i-1].Time) {
+			return fmt.Errorf("sample %d is not after sample %d", i, i-1)
+		}
+		if s.Has&HasHeartRate != 0 && !ValidHeartRate(int(s.HeartRate)) {
+			return fmt.Errorf("sample %d has heart rate %d", i, s.HeartRate)
+		}
+		if s.Has&HasPosition != 0 && !ValidPosition(s.Lat, s.Lon) {
+			return fmt.Errorf("sample %d has position %v,%v", i, s.Lat, s.Lon)
+		}
+	}
+	for i, p := range w.Pauses {
+		if !p.End.After(p.Start) {
+			return fmt.Errorf("pause %d is empty", i)
+		}
+		if i > 0 && !p.Start.After(w.Pauses[i-1].End) {
+			return fmt.Errorf("pause %d does not start after pause %d ends", i, i-1)
+		}
+	}
+	for i := 1; i < len(w.Laps); i++ {
+		if w.Laps[i].Start.Before(w.Laps[i-1].Start) {
+			return fmt.Errorf("lap %d starts before lap %d", i, i-1)
+		}
+	}
+	return nil
 }
 
 // MergeIntervals sorts intervals and merges overlapping or touching ones,

@@ -288,3 +288,37 @@ func TestSampleSize(t *testing.T) {
 		t.Errorf("a Sample takes %d bytes, want at most 80 (small fields last)", got)
 	}
 }
+
+// Validate names the first broken promise, and passes a sound workout.
+func TestValidate(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 7, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	sound := func() *Workout {
+		w := &Workout{Start: t0, Samples: []Sample{{Time: at(0)}, {Time: at(1)}, {Time: at(2)}},
+			Pauses: []Interval{{Start: at(10), End: at(20)}, {Start: at(30), End: at(40)}},
+			Laps:   []Lap{{Start: at(0)}, {Start: at(100)}}}
+		w.Samples[0].SetHeartRate(120)
+		w.Samples[1].SetPosition(48.1, 11.5)
+		return w
+	}
+	if err := sound().Validate(); err != nil {
+		t.Fatalf("a sound workout: %v", err)
+	}
+	for _, c := range []struct {
+		want  string
+		spoil func(w *Workout)
+	}{
+		{"sample 2 is not after sample 1", func(w *Workout) { w.Samples[2].Time = at(1) }},
+		{"sample 0 has heart rate 7", func(w *Workout) { w.Samples[0].SetHeartRate(7) }},
+		{"sample 1 has position 95,11.5", func(w *Workout) { w.Samples[1].SetPosition(95, 11.5) }},
+		{"pause 1 is empty", func(w *Workout) { w.Pauses[1].End = w.Pauses[1].Start }},
+		{"pause 1 does not start after pause 0 ends", func(w *Workout) { w.Pauses[1].Start = at(20) }},
+		{"lap 1 starts before lap 0", func(w *Workout) { w.Laps[1].Start = at(-1) }},
+	} {
+		w := sound()
+		c.spoil(w)
+		if err := w.Validate(); err == nil || err.Error() != c.want {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
-
-	"github.com/bandsync/bandsync/internal/workout"
 )
 
 // FuzzDecode feeds summary and detail pairs. Decode must not panic, and a
@@ -24,21 +22,15 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if err := w.Validate(); err != nil {
+			t.Fatalf("Decode accepted a workout that is not sound: %v", err)
+		}
 		for i, s := range w.Samples {
 			if s.Has == 0 {
 				t.Fatalf("sample %d is empty", i)
 			}
-			if i > 0 && !s.Time.After(w.Samples[i-1].Time) {
-				t.Fatalf("sample %d not after sample %d", i, i-1)
-			}
 			if s.Time.Before(w.Start) {
 				t.Fatalf("sample %d before the start", i)
-			}
-			if s.Has&workout.HasHeartRate != 0 && !workout.ValidHeartRate(int(s.HeartRate)) {
-				t.Fatalf("sample %d keeps heart rate %d", i, s.HeartRate)
-			}
-			if s.Has&workout.HasPosition != 0 && !workout.ValidPosition(s.Lat, s.Lon) {
-				t.Fatalf("sample %d keeps position %v,%v", i, s.Lat, s.Lon)
 			}
 		}
 		if _, _, err := Encode(w); err != nil {

@@ -367,6 +367,9 @@ func (s *Source) Fetch(ctx context.Context, ref source.Ref) (*workout.Workout, e
 	if err != nil {
 		return nil, err
 	}
+	// One sample per instant, as every decoder gives (a band's raw details
+	// can hold two readings of one second).
+	w.Normalize()
 	w.Origin = workout.Origin{Source: Name, ID: ref.ID}
 	return w, nil
 }

@@ -226,6 +226,9 @@ func checkFetch(t *testing.T, ctx context.Context, s source.Source, f Fixture) {
 		if w.Sport != r.Sport {
 			t.Errorf("Fetch(%s): Sport = %v, listed %v", r.ID, w.Sport, r.Sport)
 		}
+		if err := w.Validate(); err != nil {
+			t.Errorf("Fetch(%s): the workout is not sound: %v", r.ID, err)
+		}
 	}
 }
 
