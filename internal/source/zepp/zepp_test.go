@@ -128,6 +128,19 @@ func (e *env) stored(t testing.TB) map[string]any {
 	return m
 }
 
+// withFixtures is newEnv with the real fixtures on the logged-in test
+// account: the env, its source and what the source lists.
+func withFixtures(t testing.TB) (*env, *zepp.Source, []source.Ref) {
+	t.Helper()
+	e := newEnv(t, emu.Options{})
+	if err := e.srv.AddFixtures(testEmail); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t)
+	s := e.source(t)
+	return e, s, listAll(t, s)
+}
+
 func listAll(t testing.TB, s source.Source) []source.Ref {
 	t.Helper()
 	var refs []source.Ref
@@ -191,13 +204,7 @@ func TestConformance(t *testing.T) {
 // TestFixturesSameAsDirectDecode: the real responses served by the
 // emulator come out of the client as decoding the files directly does.
 func TestFixturesSameAsDirectDecode(t *testing.T) {
-	e := newEnv(t, emu.Options{})
-	if err := e.srv.AddFixtures(testEmail); err != nil {
-		t.Fatal(err)
-	}
-	e.login(t)
-	s := e.source(t)
-	refs := listAll(t, s)
+	_, s, refs := withFixtures(t)
 	fixtures := emu.Fixtures()
 	if len(refs) != len(fixtures) || len(fixtures) != 3 {
 		t.Fatalf("listed %d workouts, have %d fixtures, want 3", len(refs), len(fixtures))
@@ -299,13 +306,7 @@ func TestSinceStopsPaging(t *testing.T) {
 }
 
 func TestDeletedBetweenListAndFetch(t *testing.T) {
-	e := newEnv(t, emu.Options{})
-	if err := e.srv.AddFixtures(testEmail); err != nil {
-		t.Fatal(err)
-	}
-	e.login(t)
-	s := e.source(t)
-	refs := listAll(t, s)
+	e, s, refs := withFixtures(t)
 	tid, src := refs[1].Start.Unix(), strings.SplitN(refs[1].ID, ":", 2)[1]
 	if err := e.srv.Delete(testEmail, tid, src); err != nil {
 		t.Fatal(err)
@@ -320,13 +321,7 @@ func TestDeletedBetweenListAndFetch(t *testing.T) {
 }
 
 func TestServerErrorBurstRetried(t *testing.T) {
-	e := newEnv(t, emu.Options{})
-	if err := e.srv.AddFixtures(testEmail); err != nil {
-		t.Fatal(err)
-	}
-	e.login(t)
-	s := e.source(t)
-	refs := listAll(t, s)
+	e, s, refs := withFixtures(t)
 	e.srv.ResetRequests()
 	e.srv.Inject(emu.Fault{Kind: emu.FaultStatus, Status: 500, Count: 3, Path: api.PathDetail})
 	if _, err := s.Fetch(context.Background(), refs[0]); err != nil {
@@ -367,13 +362,7 @@ func TestResetAndShortBodyRetried(t *testing.T) {
 }
 
 func TestPersistentTruncationIsClearError(t *testing.T) {
-	e := newEnv(t, emu.Options{})
-	if err := e.srv.AddFixtures(testEmail); err != nil {
-		t.Fatal(err)
-	}
-	e.login(t)
-	s := e.source(t)
-	refs := listAll(t, s)
+	e, s, refs := withFixtures(t)
 	e.srv.Inject(emu.Fault{Kind: emu.FaultTruncateJSON, Path: api.PathDetail, Count: 100})
 	_, err := s.Fetch(context.Background(), refs[0])
 	if err == nil {
@@ -647,13 +636,7 @@ func TestUnknownSportKeptAsOther(t *testing.T) {
 }
 
 func TestEncryptedDetailIsClearError(t *testing.T) {
-	e := newEnv(t, emu.Options{})
-	if err := e.srv.AddFixtures(testEmail); err != nil {
-		t.Fatal(err)
-	}
-	e.login(t)
-	s := e.source(t)
-	refs := listAll(t, s)
+	e, s, refs := withFixtures(t)
 	tid, src := refs[0].Start.Unix(), strings.SplitN(refs[0].ID, ":", 2)[1]
 	if err := e.srv.Encrypt(testEmail, tid, src); err != nil {
 		t.Fatal(err)
@@ -733,13 +716,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 // A 403 from a data host means the wrong region, not a refused login: it is
 // not a re-auth error, and its hint says what to do about the region.
 func TestForbiddenSaysRegion(t *testing.T) {
-	e := newEnv(t, emu.Options{})
-	if err := e.srv.AddFixtures(testEmail); err != nil {
-		t.Fatal(err)
-	}
-	e.login(t)
-	s := e.source(t)
-	refs := listAll(t, s)
+	e, s, refs := withFixtures(t)
 	e.srv.Inject(emu.Fault{Kind: emu.FaultStatus, Status: 403, Count: 1, Path: api.PathDetail})
 	_, err := s.Fetch(context.Background(), refs[0])
 	if err == nil || errors.Is(err, errclass.ErrReAuth) {
