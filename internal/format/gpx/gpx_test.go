@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bandsync/bandsync/internal/format/xmllint"
 	"github.com/bandsync/bandsync/internal/workout"
 )
 
@@ -84,33 +83,6 @@ func decodeFile(t *testing.T, name string) *workout.Workout {
 	return wo
 }
 
-var warnOnce sync.Once
-
-// xmllint validates doc against schema with xmllint. Without xmllint the
-// test is skipped, with a warning on stderr even without -v, unless
-// BANDSYNC_CI=1, where a missing validator is a failure.
-func xmllint(t *testing.T, schema string, doc []byte) error {
-	t.Helper()
-	bin, err := exec.LookPath("xmllint")
-	if err != nil {
-		msg := "xmllint not found: GPX output NOT validated against the XSDs (apt-get install -y libxml2-utils)"
-		if os.Getenv("BANDSYNC_CI") == "1" {
-			t.Fatal(msg)
-		}
-		warnOnce.Do(func() { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
-		t.Skip(msg)
-	}
-	path := filepath.Join(t.TempDir(), "doc.xml")
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "--noout", "--nonet", "--schema", schema, path).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%v: %s", err, out)
-	}
-	return nil
-}
-
 const wrapperXSD = "testdata/schemas/gpx-tpx.xsd"
 
 func TestEncodeValidatesAgainstXSD(t *testing.T) {
@@ -127,7 +99,7 @@ func TestEncodeValidatesAgainstXSD(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			doc := encode(t, wo)
 			for _, schema := range []string{"testdata/schemas/gpx.xsd", wrapperXSD} {
-				if err := xmllint(t, schema, doc); err != nil {
+				if err := xmllint.Validate(t, schema, doc); err != nil {
 					t.Errorf("%s rejects Encode's output: %v", schema, err)
 				}
 			}
@@ -143,7 +115,7 @@ func TestXSDCatchesBadExtensions(t *testing.T) {
 	if bad == doc {
 		t.Fatal("test setup: no hr of 111 in the encoded document")
 	}
-	if err := xmllint(t, wrapperXSD, []byte(bad)); err == nil {
+	if err := xmllint.Validate(t, wrapperXSD, []byte(bad)); err == nil {
 		t.Error("wrapper schema accepted hr = 0")
 	}
 }
