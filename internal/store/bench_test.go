@@ -104,26 +104,30 @@ func BenchmarkUpsertListingPage(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(page))/1e3, "µs/workout")
 }
 
-// filled returns a store with 10 000 workouts on two sinks in assorted
-// states.
-func filled(b *testing.B) *Store {
+// due returns a store with 10 000 workouts, each with a pending delivery
+// to two sinks, and the workouts as recorded.
+func due(b *testing.B) (*Store, *clock, []Upserted) {
 	b.Helper()
 	s, c := openTest(b)
-	ctx := context.Background()
 	refs := make([]Ref, benchWorkouts)
 	for i := range refs {
 		refs[i] = ref(i)
 	}
-	ups, err := s.UpsertWorkouts(ctx, refs)
+	ups, err := s.UpsertWorkouts(context.Background(), refs, "strava", "archive")
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s, c, ups
+}
+
+// filled returns a store with 10 000 workouts on two sinks in assorted
+// states.
+func filled(b *testing.B) *Store {
+	b.Helper()
+	s, c, ups := due(b)
+	ctx := context.Background()
+	var err error
 	for i, u := range ups {
-		for _, sink := range []string{"strava", "archive"} {
-			if _, err := s.EnsureDelivery(ctx, u.ID, sink); err != nil {
-				b.Fatal(err)
-			}
-		}
 		switch i % 10 {
 		case 0, 1, 2, 3, 4, 5:
 			err = s.MarkDone(ctx, u.ID, "strava", strconv.Itoa(i))
@@ -215,26 +219,10 @@ func BenchmarkOpen10k(b *testing.B) {
 }
 
 // BenchmarkPendingPages10k is a backfill's plan over 10 000 workouts that
-// are all due: pages of 150 after a moving cursor, on two sinks, each page
-// marked done before the next is read.
+// are all due: pages of 150 after a moving cursor, on two sinks.
 func BenchmarkPendingPages10k(b *testing.B) {
-	s, _ := openTest(b)
+	s, _, _ := due(b)
 	ctx := context.Background()
-	refs := make([]Ref, benchWorkouts)
-	for i := range refs {
-		refs[i] = ref(i)
-	}
-	ups, err := s.UpsertWorkouts(ctx, refs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, u := range ups {
-		for _, sink := range []string{"strava", "archive"} {
-			if _, err := s.EnsureDelivery(ctx, u.ID, sink); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
 	for b.Loop() {
 		var at Cursor
 		n := 0
