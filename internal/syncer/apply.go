@@ -289,22 +289,22 @@ func (s *Syncer) put(ctx context.Context, lr *lockedReport, j job, sk sink.Sink,
 		// after StopGrace.
 		putCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		stop := context.AfterFunc(ctx, func() { time.AfterFunc(s.opt.StopGrace, cancel) })
-		var res sink.Result
-		var err error
+		var (
+			res    sink.Result
+			err    error
+			out    string
+			staged bool // the outcome is stage's to record (at a flush)
+		)
 		if batcher != nil {
-			var out string
-			var staged bool
 			out, staged, res, err = s.stage(putCtx, lr, j, batcher, w)
-			if staged {
-				stop()
-				cancel()
-				return out, err
-			}
 		} else {
 			res, err = sk.Put(putCtx, w, key)
 		}
 		stop()
 		cancel()
+		if staged {
+			return out, err
+		}
 		out, again, err := s.recordPut(ctx, lr, j, name, local, res, err)
 		if !again || err != nil {
 			return out, err
