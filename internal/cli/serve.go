@@ -155,7 +155,7 @@ func (f *Factory) syncInto(ctx context.Context, st *store.Store, r progress.Repo
 	if err != nil {
 		return err
 	}
-	_, err = syncer.New(src, sinks, st, syncer.Options{Tracker: tr, ListAll: ls.From != "zepp"}).Run(ctx)
+	_, err = syncer.New(src, sinks, st, syncer.Options{Tracker: tr, ListAll: listsWhole(ls.From)}).Run(ctx)
 	return err
 }
 

@@ -361,7 +361,7 @@ func syncRun(ctx context.Context, f *Factory, opts *SyncOptions) error {
 		tr.Warn(fmt.Sprintf("%d failed deliveries reopened", n))
 	}
 	so := syncer.Options{Since: since, Until: until, DryRun: opts.DryRun, Wait: opts.Wait || opts.Watch, Tracker: tr,
-		ListAll: opts.From != "zepp" && opts.From != ""}
+		ListAll: listsWhole(opts.From)}
 	s := syncer.New(src, sinks, st, so)
 	if opts.Watch {
 		err := s.Watch(ctx, opts.Interval, func(rep *syncer.Report, err error) {
@@ -528,6 +528,11 @@ func reportJSON(rep *syncer.Report, err error) syncJSON {
 	}
 	return out
 }
+
+// listsWhole says whether the named source is listed whole every run
+// (syncer.Options.ListAll): every source but the Zepp cloud is local, and
+// listing it costs nothing.
+func listsWhole(from string) bool { return from != "zepp" && from != "" }
 
 // lastSource is what MetaLastSource holds.
 type lastSource struct {
