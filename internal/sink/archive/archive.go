@@ -10,12 +10,12 @@
 // names, and List reports it as ExternalID. The activity ID is the path of
 // the workout's first file relative to DIR, with forward slashes.
 //
-// Files are written to a temporary file in the same folder, synced, given
-// mode 0644 and renamed into place, so a crash or a full disk never leaves
-// a partial workout file; when a workout gets several formats they appear
-// together, and should a crash fall between two renames (or a format be
-// added to the configuration), the next Put of the workout writes the
-// formats it lacks. GPX needs positions, so a workout without GPS gets
+// Files are written to a temporary file in the same folder (mode 0644 less
+// the umask), synced and renamed into place, so a crash or a full disk
+// never leaves a partial workout file; when a workout gets several formats
+// they appear together, and should a crash fall between two renames (or a
+// format be added to the configuration), the next Put of the workout writes
+// the formats it lacks. GPX needs positions, so a workout without GPS gets
 // only its other formats.
 //
 // Stage and Flush (sink.Batcher) write many workouts with one wait for the
@@ -422,9 +422,9 @@ func (a *Archive) formatsFor(w *workout.Workout) []Format {
 	return out
 }
 
-// writeTemp encodes w as format f into a 0644 temporary file next to
-// name, synced if sync, and returns its path; on error nothing is left
-// behind.
+// writeTemp encodes w as format f into a temporary file next to name,
+// mode 0644 less the umask, synced if sync, and returns its path; on
+// error nothing is left behind.
 func (a *Archive) writeTemp(ctx context.Context, dir, name string, w *workout.Workout, f Format, sync bool) (string, error) {
 	var encErr error
 	tmp, err := atomicfile.Temp(dir, name, 0o644, sync, func(out io.Writer) error {
