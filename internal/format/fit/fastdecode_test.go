@@ -368,14 +368,7 @@ func TestFastDecodeMatchesLibrary(t *testing.T) {
 //
 //	go test -run='^$' -fuzz=FuzzFastDecode -fuzztime=60s -fuzzminimizetime=0 ./internal/format/fit/
 func FuzzFastDecode(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join(fixtures, "*.fit"))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addFixtures(f)
 	for _, w := range []*workout.Workout{sparseWalk(), poolSwim(), outdoorRun(120, []workout.Interval{pause(30, 40)}), ride()} {
 		b := encoded(f, w)
 		f.Add(b)

@@ -21,14 +21,7 @@ import (
 //
 //	go test -run='^$' -fuzz=FuzzDecode -fuzztime=60s -fuzzminimizetime=0 ./internal/format/fit/
 func FuzzDecode(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join(fixtures, "*.fit"))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addFixtures(f)
 	for _, w := range []*workout.Workout{sparseWalk(), poolSwim(), outdoorRun(120, []workout.Interval{pause(30, 40)})} {
 		f.Add(encoded(f, w))
 	}
@@ -49,4 +42,16 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// addFixtures seeds f with the FIT fixtures.
+func addFixtures(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join(fixtures, "*.fit"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 }
