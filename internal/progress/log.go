@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -158,7 +157,7 @@ func Tail(ctx context.Context, path string, r Reporter, every time.Duration) {
 				rest = rest[i+1:]
 			}
 			rest = append([]byte(nil), rest...) // do not keep the read buffer's past alive
-			if n == 0 || err == io.EOF || err != nil {
+			if n == 0 || err != nil {
 				break
 			}
 		}
