@@ -175,7 +175,7 @@ func startDemo(f *Factory, opts *DemoOptions) (*demoEnv, error) {
 	srv := &http.Server{Handler: d.strava, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	d.strURL = "http://" + ln.Addr().String()
-	d.cleanup = append(d.cleanup, func() { _ = srv.Close() })
+	d.cleanup = append(d.cleanup, func() { _ = srv.Close(); _ = d.strava.Close() })
 	return d, nil
 }
 

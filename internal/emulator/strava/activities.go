@@ -2,12 +2,10 @@ package strava
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/bandsync/bandsync/internal/format/fit"
 	"github.com/bandsync/bandsync/internal/sink/strava/api"
 	"github.com/bandsync/bandsync/internal/workout"
+	"github.com/klauspost/compress/gzip"
 )
 
 // maxPerPage is Strava's page size cap (strava-api.md §3.1).
@@ -46,19 +45,20 @@ type activity struct {
 	maxSpeed       float64
 	avgHR, maxHR   int
 	startLL, endLL []float64
-	// The file, for streams: in memory (w), or on disk (file, with its
-	// data type) when Options.FileDir is set so that memory stays flat.
+	// The file, for streams: in memory (w), or in the file store (file,
+	// with its data type) when Options.FileDir is set so that memory stays
+	// flat.
 	w    *workout.Workout
-	file string
+	file *span
 	kind string
 }
 
 // workout returns the activity's workout for streams; nil for manual ones.
-func (a *activity) workout() *workout.Workout {
-	if a.w != nil || a.file == "" {
+func (s *Server) workout(a *activity) *workout.Workout {
+	if a.w != nil || a.file == nil {
 		return a.w
 	}
-	data, err := os.ReadFile(a.file)
+	data, err := s.files.get(*a.file)
 	if err != nil {
 		return nil
 	}
@@ -449,7 +449,7 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, tok *acce
 	a := s.lookup(w, r, tok)
 	var set api.StreamSet
 	if a != nil {
-		if wo := a.workout(); wo != nil {
+		if wo := s.workout(a); wo != nil {
 			set = streams(wo, keys)
 		}
 	}

@@ -101,10 +101,11 @@ type Options struct {
 	// existing activity already has as a duplicate. Unverified (§10 q4);
 	// off by default, since reports say Strava keys on the start time.
 	DuplicateByExternalID bool
-	// FileDir, when set, receives every uploaded file (named by activity
-	// ID); the server then keeps only summaries in memory and reads a file
-	// again for its streams, so memory stays flat over a long backfill
-	// (the demo). Empty keeps everything in memory.
+	// FileDir, when set, receives every uploaded file (appended to one
+	// file there, uploads.bin); the server then keeps only summaries in
+	// memory and reads a file again for its streams, so memory stays flat
+	// over a long backfill (the demo). Empty keeps everything in memory.
+	// Close lets go of the file.
 	FileDir string
 	// DefaultSportType is the athlete's default sport, used for files whose
 	// sport Strava does not recognise (runnerup #582); default "Run".
@@ -153,6 +154,7 @@ type Server struct {
 	counts     map[string]int
 	rejected   int // 429 answers
 	athlete    api.SummaryAthlete
+	files      fileStore // when Options.FileDir is set
 }
 
 // New returns a Server with opt's settings.
@@ -195,9 +197,14 @@ func New(opt Options) *Server {
 		athlete: api.SummaryAthlete{ID: defaultAthleteID, ResourceState: 2, Firstname: "Band", Lastname: "Syncer",
 			City: "Lisbon", Country: "Portugal", CreatedAt: created, UpdatedAt: created},
 	}
+	s.files.dir = opt.FileDir
 	s.routes()
 	return s
 }
+
+// Close lets go of the file store in Options.FileDir; the Server must not
+// be used after.
+func (s *Server) Close() error { return s.files.close() }
 
 // ClientID returns the registered app's client ID.
 func (s *Server) ClientID() string { return s.opt.ClientID }

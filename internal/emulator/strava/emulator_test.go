@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -486,17 +487,22 @@ func TestUpdateAndStreams(t *testing.T) {
 func TestFileDirKeepsFilesOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	f := newFixture(t, Options{ProcessingDelay: time.Second, FileDir: dir})
+	t.Cleanup(func() { f.s.Close() })
 	w := run(f.clk.now().Add(-48*time.Hour), workout.SportRun, true)
-	_, u := f.upload("fit.gz", encode(t, w, "fit", true), map[string]string{"external_id": "k1"})
+	file := encode(t, w, "fit", true)
+	_, u := f.upload("fit.gz", file, map[string]string{"external_id": "k1"})
 	f.clk.add(2 * time.Second)
 	_, body := f.do(http.MethodGet, "/api/v3/uploads/"+u.IDStr, "", nil)
 	var got api.Upload
 	if err := json.Unmarshal(body, &got); err != nil || got.Activity() == 0 {
 		t.Fatalf("upload: %s", body)
 	}
-	files, _ := os.ReadDir(dir)
-	if len(files) != 1 || !strings.HasSuffix(files[0].Name(), ".fit.gz") {
+	// One store file holds every upload: no file (inode) per upload.
+	if files, _ := os.ReadDir(dir); len(files) != 1 || files[0].Name() != "uploads.bin" {
 		t.Fatalf("files on disk: %v", files)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "uploads.bin")); err != nil || fi.Size() != int64(len(file)) {
+		t.Fatalf("uploads.bin: %v, %v; want the %d bytes uploaded", fi, err, len(file))
 	}
 	f.s.mu.Lock()
 	a := f.s.activities[got.Activity()]
@@ -517,10 +523,24 @@ func TestFileDirKeepsFilesOnDisk(t *testing.T) {
 	if !strings.Contains(string(body), "duplicate of activity "+itoa(got.Activity())) {
 		t.Fatalf("second upload: %s", body)
 	}
+	// A second activity's file is read back from behind the first.
+	w2 := run(f.clk.now().Add(-24*time.Hour), workout.SportRide, true)
+	_, u3 := f.upload("fit.gz", encode(t, w2, "fit", true), map[string]string{"external_id": "k3"})
+	f.clk.add(2 * time.Second)
+	_, body = f.do(http.MethodGet, "/api/v3/uploads/"+u3.IDStr, "", nil)
+	var third api.Upload
+	if err := json.Unmarshal(body, &third); err != nil || third.Activity() == 0 {
+		t.Fatalf("third upload: %s", body)
+	}
+	_, raw = f.do(http.MethodGet, "/api/v3/activities/"+itoa(third.Activity())+"/streams?keys=time&key_by_type=true", "", nil)
+	var set2 api.StreamSet
+	if err := json.Unmarshal(raw, &set2); err != nil || set2.Time == nil || len(set2.Time.Data) != len(w2.Samples) {
+		t.Fatalf("second file's streams: %s; want %d points", raw, len(w2.Samples))
+	}
 	if !f.s.Delete(got.Activity()) {
 		t.Fatal("delete")
 	}
-	if files, _ := os.ReadDir(dir); len(files) != 0 {
-		t.Errorf("a deleted activity's file stays: %v", files)
+	if resp, _ := f.do(http.MethodGet, "/api/v3/activities/"+itoa(got.Activity())+"/streams?keys=time", "", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a deleted activity's streams: %d, want 404", resp.StatusCode)
 	}
 }

@@ -2,13 +2,10 @@ package strava
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"html"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/bandsync/bandsync/internal/format/tcx"
 	"github.com/bandsync/bandsync/internal/sink/strava/api"
 	"github.com/bandsync/bandsync/internal/workout"
+	"github.com/klauspost/compress/gzip"
 )
 
 // maxUpload bounds an uploaded file. Strava documents no limit (§2.1).
@@ -184,17 +182,17 @@ func (s *Server) processLocked(now time.Time) {
 	s.processing = still
 }
 
-// keepFile moves an activity's file to Options.FileDir, when set, so the
-// server holds only summaries in memory.
+// keepFile moves an activity's file to the file store in
+// Options.FileDir, when set, so the server holds only summaries in memory.
 func (s *Server) keepFile(a *activity, u *upload) {
 	if s.opt.FileDir == "" || u.data == nil {
 		return
 	}
-	path := filepath.Join(s.opt.FileDir, fmt.Sprintf("%d.%s", a.ID, u.kind))
-	if err := os.WriteFile(path, u.data, 0o600); err != nil {
+	sp, err := s.files.put(u.data)
+	if err != nil {
 		return // keep it in memory then
 	}
-	a.w, a.file, a.kind = nil, path, u.kind
+	a.w, a.file, a.kind = nil, &sp, u.kind
 }
 
 func (s *Server) failLocked(u *upload, msg string) {
@@ -248,9 +246,6 @@ func (s *Server) removeLocked(a *activity) {
 		if s.byExt[*a.externalID] = drop(s.byExt[*a.externalID]); len(s.byExt[*a.externalID]) == 0 {
 			delete(s.byExt, *a.externalID)
 		}
-	}
-	if a.file != "" {
-		_ = os.Remove(a.file)
 	}
 }
 
