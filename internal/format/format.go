@@ -5,7 +5,6 @@ package format
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/bandsync/bandsync/internal/format/tcx"
 	"github.com/bandsync/bandsync/internal/format/zeppjson"
 	"github.com/bandsync/bandsync/internal/workout"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Format is a workout file format.

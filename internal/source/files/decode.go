@@ -2,7 +2,6 @@ package files
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/bandsync/bandsync/internal/format/zeppjson"
 	"github.com/bandsync/bandsync/internal/geo"
 	"github.com/bandsync/bandsync/internal/workout"
+	"github.com/klauspost/compress/gzip"
 )
 
 // IsWorkoutFile reports whether name has an extension this package reads:
