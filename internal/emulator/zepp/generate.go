@@ -3,6 +3,7 @@ package zepp
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/bandsync/bandsync/internal/workout"
@@ -40,15 +41,18 @@ var genSports = []genSport{
 	{sport: workout.SportHIIT, hr: 160, kcalMin: 12},
 }
 
-// genPlaces are start areas in zones without daylight-saving time, so the
-// fixed offset is right all year (no tzdata needed).
-var genPlaces = []struct {
+// genArea is a start area of generated workouts.
+type genArea struct {
 	zone       string
 	offset     time.Duration
 	lat, lon   float64
 	altitude   float64
 	deviceName string
-}{
+}
+
+// genPlaces are start areas in zones without daylight-saving time, so the
+// fixed offset is right all year (no tzdata needed).
+var genPlaces = []genArea{
 	{"Asia/Shanghai", 8 * time.Hour, 31.2304, 121.4737, 5, "Amazfit Bip 3"},
 	{"Asia/Kolkata", 5*time.Hour + 30*time.Minute, 12.9716, 77.5946, 920, "Amazfit Band 7"},
 	{"America/Phoenix", -7 * time.Hour, 33.4484, -112.0740, 331, "Amazfit GTR 4"},
@@ -82,19 +86,15 @@ func Generate(n int, seed int64) []workout.Workout {
 // some, GPS tracks with altitude for outdoor sports and none indoors,
 // heart rate and cadence at 1 Hz.
 func GenerateOne(seed int64, i int) workout.Workout {
-	r := rand.New(rand.NewPCG(uint64(seed), uint64(i)+0x9e3779b97f4a7c15))
+	r := genRand(seed, i)
 	sp := genSports[(i+int(uint64(seed)%7))%len(genSports)]
-	pl := genPlaces[(i/3+int(uint64(seed)%5))%len(genPlaces)]
-	// A local morning or evening start, one workout per ~29 h going back.
+	pl := genPlace(seed, i)
 	// Later laps over the same years start 2½ hours apart after the first
 	// lap's workout of the same slot.
 	slot, lap := i%genSlots, i/genSlots
-	day := genEpoch.Add(-time.Duration(slot) * 29 * time.Hour)
-	localHour := []int{6, 7, 12, 17, 18, 19}[r.IntN(6)]
-	start := day.Add(time.Duration(localHour)*time.Hour - pl.offset + time.Duration(r.IntN(3600))*time.Second).Truncate(time.Second)
+	start := genStart(seed, i, r)
 	if lap > 0 {
-		first := GenerateOne(seed, slot)
-		start = first.Start.Add(time.Duration(lap) * (2*time.Hour + 30*time.Minute))
+		start = genStart(seed, slot, genRand(seed, slot)).Add(time.Duration(lap) * (2*time.Hour + 30*time.Minute))
 	}
 	dur := time.Duration(900+r.IntN(3600)) * time.Second
 
@@ -126,14 +126,19 @@ func GenerateOne(seed int64, i int) workout.Workout {
 	var hrSum, hrN, maxHR int
 	var steps float64
 	wo.Samples = make([]workout.Sample, 0, int(dur/time.Second)+1)
+	waves := genWaves()
+	pause := 0 // the first pause not yet over
 	for sec := 0; sec <= int(dur/time.Second); sec++ {
 		t := start.Add(time.Duration(sec) * time.Second)
-		if wo.Paused(t) {
+		for pause < len(wo.Pauses) && !t.Before(wo.Pauses[pause].End) {
+			pause++
+		}
+		if pause < len(wo.Pauses) && !t.Before(wo.Pauses[pause].Start) {
 			continue
 		}
 		s := workout.Sample{Time: t}
 		ft := float64(sec)
-		v := sp.speed * (1 + 0.08*math.Sin(ft/97) + 0.04*(r.Float64()-0.5))
+		v := sp.speed * (1 + 0.08*waves.p97[sec] + 0.04*(r.Float64()-0.5))
 		if sp.speed > 0 {
 			dist += v
 			s.SetDistance(math.Round(dist*10) / 10)
@@ -144,7 +149,7 @@ func GenerateOne(seed int64, i int) workout.Workout {
 			lat += v * math.Cos(heading) / 111320
 			lon += v * math.Sin(heading) / (111320 * math.Cos(lat*math.Pi/180))
 			s.SetPosition(math.Round(lat*1e7)/1e7, math.Round(lon*1e7)/1e7)
-			alt := alt0 + 12*math.Sin(ft/420) + 4*math.Sin(ft/61)
+			alt := alt0 + 12*waves.p420[sec] + 4*waves.p61[sec]
 			if sp.sport == workout.SportMountainHike || sp.sport == workout.SportTrailRun {
 				alt += ft / 12
 			}
@@ -161,14 +166,14 @@ func GenerateOne(seed int64, i int) workout.Workout {
 		}
 		if !sp.noHR {
 			ramp := math.Min(1, ft/300)
-			hr := int(75 + float64(sp.hr-75)*ramp + 5*math.Sin(ft/150) + float64(r.IntN(5)) - 2)
+			hr := int(75 + float64(sp.hr-75)*ramp + 5*waves.p150[sec] + float64(r.IntN(5)) - 2)
 			s.SetHeartRate(uint8(hr))
 			hrSum += hr
 			hrN++
 			maxHR = max(maxHR, hr)
 		}
 		if sp.cadence > 0 {
-			c := math.Round(sp.cadence + 4*math.Sin(ft/45) + float64(r.IntN(5)) - 2)
+			c := math.Round(sp.cadence + 4*waves.p45[sec] + float64(r.IntN(5)) - 2)
 			s.SetCadence(c)
 			if sp.sport.OnFoot() {
 				steps += c / 60
@@ -204,3 +209,39 @@ func GenerateOne(seed int64, i int) workout.Workout {
 	}
 	return wo
 }
+
+// genRand is the random source of workout i.
+func genRand(seed int64, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), uint64(i)+0x9e3779b97f4a7c15))
+}
+
+// genPlace is the start area of workout i.
+func genPlace(seed int64, i int) genArea {
+	return genPlaces[(i/3+int(uint64(seed)%5))%len(genPlaces)]
+}
+
+// genStart is the start of workout i of the first lap (see GenerateOne):
+// a local morning or evening start, one workout per ~29 h going back. It
+// takes its draws from r, workout i's random source.
+func genStart(seed int64, i int, r *rand.Rand) time.Time {
+	pl := genPlace(seed, i)
+	day := genEpoch.Add(-time.Duration(i%genSlots) * 29 * time.Hour)
+	localHour := []int{6, 7, 12, 17, 18, 19}[r.IntN(6)]
+	return day.Add(time.Duration(localHour)*time.Hour - pl.offset + time.Duration(r.IntN(3600))*time.Second).Truncate(time.Second)
+}
+
+// waves are sin(s/period) for every second s of the longest generated
+// workout and each period the generator uses: the values math.Sin gives,
+// computed once instead of for every sample of every workout.
+type waves struct{ p45, p61, p97, p150, p420 []float64 }
+
+var genWaves = sync.OnceValue(func() *waves {
+	table := func(period float64) []float64 {
+		t := make([]float64, 900+3600+1) // the longest workout
+		for s := range t {
+			t[s] = math.Sin(float64(s) / period)
+		}
+		return t
+	}
+	return &waves{table(45), table(61), table(97), table(150), table(420)}
+})
