@@ -38,6 +38,11 @@ type DemoOptions struct {
 	// ProcessingDelay is how long the emulated Strava takes to process an
 	// upload (default 100 ms; benchmarks use ~0).
 	ProcessingDelay time.Duration
+	// EmulatorDir is where the emulated Strava keeps uploaded files
+	// (default: in the data dir). The sync benchmark keeps them apart, so
+	// that bandsync's flushes of its own file system do not also write the
+	// emulator's files.
+	EmulatorDir string
 }
 
 // NewCmdDemo builds `bandsync demo`.
@@ -151,7 +156,10 @@ func startDemo(f *Factory, opts *DemoOptions) (*demoEnv, error) {
 	d.cleanup = append(d.cleanup, func() { _ = stop() })
 
 	big := stravaapi.Pair{Quarter: 1 << 30, Day: 1 << 30}
-	files := filepath.Join(d.dataDir, "strava-emulator")
+	files := opts.EmulatorDir
+	if files == "" {
+		files = filepath.Join(d.dataDir, "strava-emulator")
+	}
 	if err := os.MkdirAll(files, 0o700); err != nil {
 		return nil, err
 	}
