@@ -8,4 +8,7 @@ import (
 	"github.com/bandsync/bandsync/internal/cli"
 )
 
-func main() { os.Exit(cli.Main()) }
+func main() {
+	tuneGC()
+	os.Exit(cli.Main())
+}
