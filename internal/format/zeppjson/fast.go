@@ -57,6 +57,20 @@ func fastFloat(s []byte, i int) (v float64, j int, ok bool) {
 	return v, j, true
 }
 
+// floatField is fastFloat, handing what it cannot read (more than 15
+// digits, as in the float noise of a difference "0.09999999999999964") to
+// parseFloat, as cursor.float does, instead of giving up on the whole
+// stream. ok is false for a field parseFloat refuses too.
+func floatField(s []byte, i int) (v float64, j int, ok bool) {
+	if v, j, ok = fastFloat(s, i); ok {
+		return v, j, true
+	}
+	for j = i; j < len(s) && s[j] != ',' && s[j] != ';'; j++ {
+	}
+	v, err := parseFloat(s[i:j])
+	return v, j, err == nil && j > i
+}
+
 // fastInt reads a non-empty integer field of at most 18 digits at s[i:],
 // optionally negative, and returns the index after it (not checking the
 // terminator).
@@ -244,7 +258,7 @@ func pairsFast(s []byte, kind pairKind, out []valPoint) (_ []valPoint, emptyDt, 
 		if off += dt; off > maxOffset {
 			return out, 0, 0, false
 		}
-		v, j, ok := fastFloat(s, j+1)
+		v, j, ok := floatField(s, j+1)
 		if !ok {
 			return out, 0, 0, false
 		}

@@ -145,3 +145,18 @@ func TestDecodeConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// A number longer than fastFloat reads (float noise from a difference) no
+// longer sends its whole stream to the general parser: the fast path reads
+// it as the general one would.
+func TestPairsFastReadsLongNumbers(t *testing.T) {
+	out, _, _, ok := pairsFast([]byte("1,0.09999999999999964;1,2;1,1e2"), pairValue, nil)
+	if !ok {
+		t.Fatal("the fast path gave up on a 17-digit number")
+	}
+	want := []valPoint{{off: 1, v: 0.09999999999999964}, {off: 2, v: 2}, {off: 3, v: 100}}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("got %+v, want %+v", out, want)
+	}
+	sameDecode(t, nil, []byte(`{"trackid":1698569116,"distance":"1,0.09999999999999964;1,0.30000000000000004;1,2"}`))
+}
