@@ -8,7 +8,4 @@ import (
 	"github.com/bandsync/bandsync/internal/cli"
 )
 
-func main() {
-	tuneGC()
-	os.Exit(cli.Main())
-}
+func main() { os.Exit(cli.Main()) }

@@ -43,6 +43,9 @@ type Factory struct {
 	// exportPassword, when set, gives a password-protected export's
 	// password.
 	exportPassword func() (string, error)
+	// tuneGC, when set (by Main: it changes the whole process), tunes the
+	// garbage collector for a sync.
+	tuneGC func(getenv func(string) string)
 }
 
 // Config loads the configuration once: defaults, then the file, then
@@ -94,6 +97,7 @@ func Main() int {
 		IO: IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 			ErrTTY: isatty.IsTerminal(os.Stderr.Fd())},
 		Getenv: os.Getenv,
+		tuneGC: tuneSyncGC,
 	}
 	stop := startProfiling(os.Getenv)
 	code := Run(ctx, f, os.Args[1:])

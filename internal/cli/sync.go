@@ -105,6 +105,9 @@ again; it stops cleanly on Ctrl-C or SIGTERM, even in the middle of an upload.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if f.tuneGC != nil {
+				f.tuneGC(f.Getenv)
+			}
 			return opts.jsonOnError(syncRun(cmd.Context(), f, opts))
 		},
 	}
